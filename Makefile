@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Each builds .venv itself on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	@echo ">> creating the virtual environment $(VENV) (Python >= 3.11) and installing the provider with its dev tools"
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --python $(PY) --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@echo ">> running the demo against the local Instagram API emulator"
+	$(VENV)/bin/airflow-instagram demo
+
+lint: $(STAMP)
+	@echo ">> ruff (lint and format) and mypy"
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	@echo ">> pytest: unit, emulator conformance and Airflow integration tests"
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	@echo ">> benchmarks (medians of several runs, ratios against a baseline in the same run)"
+	$(PY) benchmarks/emulator_throughput.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

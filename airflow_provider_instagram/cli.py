@@ -1,0 +1,86 @@
+"""The ``airflow-instagram`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "emulator",
+        help="run the Instagram API emulator on loopback",
+        description="Serve a local Instagram API (Graph, OAuth, CDN and a /_emulator/ control API). "
+        "Prints one JSON line with the base URLs, the app credentials and each seeded account's token.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default 0)")
+    parser.add_argument("--accounts", type=int, default=2, help="seeded accounts (default 2)")
+    parser.add_argument("--media", type=int, default=30, help="media per account (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
+    parser.add_argument("--api", choices=["instagram_login", "basic_display"], default="instagram_login")
+    parser.add_argument("--flat-token-response", action="store_true", help="flat code-exchange answer")
+    parser.add_argument("--auto-consent", action="store_true", help="authorize without the consent page")
+    parser.add_argument("--redirect-uri", action="append", help="registered redirect URI (repeatable)")
+    parser.add_argument("--no-media-cap", action="store_true", help="lift the 10,000-media cap (benchmarks)")
+    parser.add_argument("--rate-limit-budget", type=int, default=4_800, help="calls per window; 0 disables")
+    parser.add_argument("--token-age", type=int, default=0, help="age in seconds of the seeded tokens")
+    parser.add_argument("--anchor", type=int, default=None, help="Unix time of the newest media")
+    parser.add_argument("--faults", default=None, help="JSON list of fault rules active from the start")
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    try:
+        from airflow_provider_instagram.emulator import EmulatorConfig, serve_forever
+    except ImportError as exc:  # starlette/uvicorn come with Airflow; name the extra anyway
+        print(f"the emulator needs starlette and uvicorn: pip install 'airflow-provider-instagram[emulator]' ({exc})")
+        return 2
+    try:
+        config = EmulatorConfig(
+            seed=args.seed,
+            accounts=args.accounts,
+            media=args.media,
+            api=args.api,
+            flat_token_response=args.flat_token_response,
+            auto_consent=args.auto_consent,
+            media_edge_cap=None if args.no_media_cap else 10_000,
+            rate_limit_budget=args.rate_limit_budget or None,
+            token_age=args.token_age,
+            anchor=args.anchor,
+            faults=json.loads(args.faults) if args.faults else [],
+            **({"redirect_uris": args.redirect_uri} if args.redirect_uri else {}),
+        )
+        serve_forever(config, host=args.host, port=args.port)
+    except (ValueError, OSError) as exc:
+        print(f"airflow-instagram emulator: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="airflow-instagram", description="Instagram provider for Apache Airflow")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_emulator(sub)
+    demo = sub.add_parser("demo", help="run the main job on embedded defaults against the emulator")
+    demo.add_argument("--accounts", type=int, default=3)
+    demo.add_argument("--media", type=int, default=40)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "emulator":
+        return _run_emulator(args)
+    if args.command == "demo":
+        from airflow_provider_instagram.demo import run_demo
+
+        return run_demo(accounts=args.accounts, media=args.media)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

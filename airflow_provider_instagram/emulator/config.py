@@ -1,0 +1,96 @@
+"""The emulator's options: one dataclass, settable at start, on reset, and from the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ApiFlavour = Literal["instagram_login", "basic_display"]
+
+DAY = 86_400
+SHORT_LIVED_SECONDS = 3_600
+LONG_LIVED_SECONDS = 60 * DAY
+CODE_LIFETIME_SECONDS = 3_600
+MIN_REFRESH_AGE_SECONDS = DAY
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes the emulator's behaviour.
+
+    :param seed: seed of the deterministic generator; the same seed and anchor give the same data.
+    :param accounts: number of seeded accounts.
+    :param media: media items per account (carousel children are extra).
+    :param api: ``instagram_login`` (default) or ``basic_display``: shapes, fields, headers, codes.
+    :param flat_token_response: under ``instagram_login``, answer the code exchange flat instead of ``data[]``.
+    :param newer_fields: serve the fields the docs mark "Facebook Login only" (caption on IG Login, etc.).
+    :param auto_consent: ``/oauth/authorize`` consents at once instead of showing the HTML page.
+    :param default_api_version: version used in ``paging.next`` when the request carried none.
+    :param media_edge_cap: newest media visible on the media edge (Instagram: 10,000); ``None`` lifts it.
+    :param rate_limit_budget: calls per app+user per window before rate-limit errors; ``None`` disables.
+    :param rate_limit_window: rolling window in seconds (defaults: 1 h Basic Display, 24 h BUC).
+    :param rate_limit_http_status: HTTP status of a rate-limit error (Graph uses 400; some proxies 429).
+    :param usage_header_min_percent: usage headers appear only from this usage on (the API omits them early).
+    :param expired_subcode: include ``error_subcode`` 463 on expired tokens (UNCONFIRMED on graph.instagram.com).
+    :param refresh_rotates_token: a refresh returns a new token string (the old one stays valid until expiry).
+    :param echo_state_on_deny: echo ``state`` on the ``access_denied`` redirect (UNCONFIRMED).
+    :param cdn_url_ttl: seconds a signed media URL stays valid.
+    :param anchor: Unix time of the newest seeded media; ``None`` means the emulator's start time (whole hour).
+    :param span_days: seeded media spread over this many days before the anchor.
+    :param token_age: seconds the seeded long-lived tokens are old at start (0: issued at start).
+    :param client_id: the seeded Instagram app id.
+    :param client_secret: the seeded app secret; ``None`` derives one from the seed.
+    :param redirect_uris: redirect URIs registered for the app.
+    :param rate_limit_error_code: code of the rate-limit error (default 80002 Instagram Login, 17 Basic Display).
+    :param faults: fault rules active from the start (see ``faults.FaultPlan``).
+    """
+
+    seed: int = 0
+    accounts: int = 2
+    media: int = 30
+    api: ApiFlavour = "instagram_login"
+    flat_token_response: bool = False
+    newer_fields: bool = True
+    auto_consent: bool = False
+    default_api_version: str = "v25.0"
+    media_edge_cap: int | None = 10_000
+    rate_limit_budget: int | None = 4_800
+    rate_limit_window: int | None = None
+    rate_limit_http_status: int = 400
+    usage_header_min_percent: int = 0
+    expired_subcode: bool = True
+    refresh_rotates_token: bool = False
+    echo_state_on_deny: bool = True
+    cdn_url_ttl: int = 3 * DAY
+    anchor: int | None = None
+    span_days: int = 90
+    token_age: int = 0
+    client_id: str = "990000000000001"
+    client_secret: str | None = None
+    redirect_uris: list[str] = field(default_factory=lambda: ["http://localhost:8765/instagram/callback"])
+    rate_limit_error_code: int | None = None
+    faults: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.api not in ("instagram_login", "basic_display"):
+            raise ValueError(f"api must be 'instagram_login' or 'basic_display', not {self.api!r}")
+        if self.accounts < 0 or self.media < 0:
+            raise ValueError("accounts and media must be zero or more")
+
+    @property
+    def window_seconds(self) -> int:
+        if self.rate_limit_window is not None:
+            return self.rate_limit_window
+        return 3_600 if self.api == "basic_display" else DAY
+
+    def replace(self, **changes: Any) -> EmulatorConfig:
+        """Return a copy with ``changes`` applied; unknown names raise ``TypeError`` naming them."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise TypeError(f"unknown emulator option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

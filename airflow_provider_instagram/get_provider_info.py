@@ -1,0 +1,95 @@
+"""Provider metadata that Airflow reads through the ``apache_airflow_provider`` entry point.
+
+Kept free of imports from the rest of the package so that Airflow can list the provider
+(and render the connection form) without importing the hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_instagram import __version__
+
+CONN_TYPE = "instagram"
+HOOK_CLASS = "airflow_provider_instagram.hooks.instagram.InstagramHook"
+
+
+def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": ["string", "null"], **schema}}
+
+
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "client_secret": _string(
+        "App secret",
+        "Instagram app secret (client_secret). Leave empty when App connection id is set.",
+        format="password",
+    ),
+    "redirect_uri": _string("Redirect URI", "OAuth redirect URI registered in the Meta app dashboard."),
+    "app_conn_id": _string(
+        "App connection id",
+        "Connection holding the app id, secret and redirect URI shared by many accounts.",
+    ),
+    "api": _string(
+        "API flavour",
+        "instagram_login (default) or basic_display (retired in 2024).",
+        enum=["instagram_login", "basic_display", None],
+        default="instagram_login",
+    ),
+    "api_version": _string(
+        "Graph API version",
+        "Version path prefix such as v25.0; empty for unversioned paths.",
+    ),
+    "oauth_url": _string(
+        "OAuth base URL",
+        "The api.instagram.com host used for the code exchange (point it at the emulator or a proxy).",
+    ),
+    "authorize_url": _string("Authorization window URL", "The URL of the consent page users are sent to."),
+    "timeout": {
+        "label": "Timeout (seconds)",
+        "description": "Per-request timeout.",
+        "schema": {"type": ["number", "null"], "default": 30},
+    },
+}
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port", "extra"],
+    "relabeling": {
+        "host": "Graph API base URL",
+        "login": "Instagram app id (client_id)",
+        "password": "Long-lived access token",
+    },
+    "placeholders": {
+        "host": "https://graph.instagram.com",
+        "login": "Instagram app id, or empty when App connection id is set",
+        "password": "Filled in by onboarding; refreshed daily by the instagram_token_refresh DAG",
+        "api_version": "v25.0",
+        "oauth_url": "https://api.instagram.com",
+        "authorize_url": "https://www.instagram.com/oauth/authorize",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider-info dictionary Airflow validates against ``provider_info.schema.json``."""
+    return {
+        "package-name": "airflow-provider-instagram",
+        "name": "Instagram",
+        "description": "Instagram media and profiles on a schedule, with the token lifecycle handled.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Instagram",
+                "external-doc-url": "https://developers.facebook.com/docs/instagram-platform",
+                "tags": ["service"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": CONN_TYPE,
+                "hook-class-name": HOOK_CLASS,
+                "hook-name": "Instagram",
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
+    }

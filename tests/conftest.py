@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]

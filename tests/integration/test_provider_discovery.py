@@ -1,0 +1,74 @@
+"""Airflow discovers the provider and accepts its metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+from airflow_provider_instagram.get_provider_info import get_provider_info
+
+
+def test_provider_info_passes_airflows_schema() -> None:
+    schema = json.loads(resources.files("airflow").joinpath("provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+def test_connection_form_passes_the_provider_yaml_schema() -> None:
+    """``conn-fields`` and ``ui-field-behaviour`` are checked against provider.yaml's own definitions."""
+    yaml_schema = json.loads(resources.files("airflow").joinpath("provider.yaml.schema.json").read_text())
+    connection_schema = yaml_schema["properties"]["connection-types"]
+    jsonschema.validate(get_provider_info()["connection-types"], {**yaml_schema, **connection_schema})
+    behaviour_schema = json.loads(
+        resources.files("airflow").joinpath("customized_form_field_behaviours.schema.json").read_text()
+    )
+    behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
+    jsonschema.validate(
+        {"hidden_fields": behaviour["hidden-fields"], "relabeling": behaviour["relabeling"],
+         "placeholders": behaviour["placeholders"]}, behaviour_schema,
+    )  # fmt: skip
+
+
+def test_secret_fields_are_password_fields() -> None:
+    fields = get_provider_info()["connection-types"][0]["conn-fields"]
+    assert fields["client_secret"]["schema"]["format"] == "password"
+    relabel = get_provider_info()["connection-types"][0]["ui-field-behaviour"]["relabeling"]
+    assert "token" in relabel["password"].lower()
+
+
+def _airflow_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+
+
+def test_airflow_providers_list_shows_the_provider(tmp_path: Path) -> None:
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "providers", "list", "-o", "json"], env=_airflow_env(tmp_path),
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    listed = json.loads(result.stdout[result.stdout.index("[") :])
+    ours = [p for p in listed if p["package_name"] == "airflow-provider-instagram"]
+    assert ours
+    assert ours[0]["version"] == "0.1.0"
+
+
+def test_providers_manager_registers_the_connection_form(tmp_path: Path) -> None:
+    code = (
+        "from airflow.providers_manager import ProvidersManager as P; import json; p = P();"
+        "w = {k: v.field['schema'] for k, v in p.connection_form_widgets.items() if 'instagram' in k};"
+        "s = {k: v.is_sensitive for k, v in p.connection_form_widgets.items() if 'instagram' in k};"
+        "print(json.dumps({'hook': p.hooks['instagram'].hook_class_name if p.hooks.get('instagram') else None,"
+        "'widgets': w, 'sensitive': s, 'behaviour': p.field_behaviours.get('instagram')}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=_airflow_env(tmp_path),
+                            capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    assert info["hook"] == "airflow_provider_instagram.hooks.instagram.InstagramHook"
+    assert info["widgets"]["extra__instagram__client_secret"]["title"] == "App secret"
+    assert info["sensitive"]["extra__instagram__client_secret"] is True
+    assert "extra" in info["behaviour"]["hidden_fields"]
