@@ -1,20 +1,107 @@
-"""The Instagram hook: connection handling for ``conn_type="instagram"``.
+"""The Instagram hook: the token chain and the media endpoints of Instagram's user-token API.
 
-The token chain and the media endpoints arrive with the next milestone; this module already
-declares the connection type so that Airflow discovers the provider and renders its form.
+.. seealso:: https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+import requests
 from airflow.sdk import BaseHook
+
+from airflow_provider_instagram import __version__
+from airflow_provider_instagram.exceptions import InstagramConfigError, InstagramError
+from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
+from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy
+from airflow_provider_instagram.schema import media_rows, media_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SHORT_LIVED_SECONDS = 3_600
+DEFAULT_SCOPES = {"instagram_login": ("instagram_business_basic",), "basic_display": ("user_profile", "user_media")}
+CHILD_FIELDS = "id,media_type,media_url,thumbnail_url"
+MEDIA_FIELDS = {
+    "instagram_login": (
+        "id,caption,media_type,media_product_type,media_url,permalink,thumbnail_url,timestamp,username,"
+        f"like_count,comments_count,shortcode,is_comment_enabled,children{{{CHILD_FIELDS},shortcode}}"
+    ),
+    "basic_display": (
+        f"id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,username,children{{{CHILD_FIELDS}}}"
+    ),
+}
+PROFILE_FIELDS = {
+    "instagram_login": (
+        "id,user_id,username,name,account_type,profile_picture_url,followers_count,follows_count,media_count"
+    ),
+    "basic_display": "id,username,account_type,media_count",
+}
+
+
+@dataclass(frozen=True)
+class InstagramToken:
+    """A token Instagram issued; its string never appears in ``repr`` or logs.
+
+    :param access_token: the token string.
+    :param user_id: the app-scoped user id, where Instagram said it.
+    :param expires_in: lifetime in seconds as issued.
+    :param expires_at: absolute expiry (UTC).
+    :param permissions: granted permissions, where Instagram said them.
+    """
+
+    access_token: str = field(repr=False)
+    user_id: str | None
+    expires_in: int | None
+    expires_at: datetime | None
+    token_type: str = "bearer"
+    permissions: tuple[str, ...] = ()
+
+    @classmethod
+    def issued(cls, token: str, expires_in: int | None, **kwargs: Any) -> InstagramToken:
+        expires_at = datetime.now(UTC) + timedelta(seconds=expires_in) if expires_in else None
+        return cls(access_token=token, expires_in=expires_in, expires_at=expires_at, **kwargs)
+
+
+def _unix(value: datetime | date | int | float | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+def _stamp(epoch: int) -> str:
+    # Instagram's timestamps compare correctly as strings in this exact form.
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(epoch))
+
+
+def _mask(value: str | None) -> None:
+    if value:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(value)
 
 
 class InstagramHook(BaseHook):
-    """Interact with Instagram's user-token API (Instagram API with Instagram Login, or Basic Display).
+    """Talk to Instagram's user-token API (Instagram API with Instagram Login, or Basic Display).
 
-    :param instagram_conn_id: the Airflow connection holding the account's long-lived token.
+    Nothing happens at construction: the connection is read on first use.
+
+    :param instagram_conn_id: the ``instagram`` connection holding the account's long-lived token.
+    :param retry_policy: retries, back-off and rate-limit waits (see :class:`RetryPolicy`).
+    :param sleep: how to wait (injected by tests).
     """
 
     conn_name_attr = "instagram_conn_id"
@@ -22,6 +109,204 @@ class InstagramHook(BaseHook):
     conn_type = "instagram"
     hook_name = "Instagram"
 
-    def __init__(self, *, instagram_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        instagram_conn_id: str = default_conn_name,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.instagram_conn_id = instagram_conn_id
+        self.retry_policy = retry_policy or RetryPolicy()
+        self._sleep = sleep
+
+    # ------------------------------------------------------------------ connection
+    @cached_property
+    def params(self) -> ConnectionParams:
+        """The checked connection parameters (account connection over its app connection)."""
+        conn = self.get_connection(self.instagram_conn_id)
+        app_conn_id = (conn.extra_dejson or {}).get("app_conn_id")
+        app_conn = self.get_connection(app_conn_id) if app_conn_id else None
+        params = build_params(conn, app_conn)
+        for secret in (params.access_token, params.client_secret):
+            _mask(secret)
+        return params
+
+    def get_conn(self) -> requests.Session:
+        """The hook's pooled session."""
+        return self.session
+
+    @cached_property
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = f"airflow-provider-instagram/{__version__}"
+        session.trust_env = True
+        return session
+
+    @cached_property
+    def transport(self) -> InstagramTransport:
+        return InstagramTransport(
+            self.session, timeout=self.params.timeout, policy=self.retry_policy, sleep=self._sleep
+        )
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP calls made so far, retries included."""
+        return self.transport.calls if "transport" in self.__dict__ else 0
+
+    def _token(self, token: str | None = None) -> str:
+        return token or self.params.require(
+            "access token (password)", self.params.access_token,
+            "onboard the account (airflow-instagram connect) or paste a long-lived token into the password field",
+        )  # fmt: skip
+
+    def _get(self, path: str, params: dict[str, Any], token: str | None = None) -> Any:
+        query = {**params, "access_token": self._token(token)}
+        return self.transport.request("GET", f"{self.params.versioned_url}/{path}", params=query)
+
+    # ------------------------------------------------------------------ token chain
+    def get_authorization_url(self, state: str, scopes: Sequence[str] | None = None) -> str:
+        """The authorization-window URL to send the user to; ``state`` comes back on the redirect."""
+        p = self.params
+        client_id = p.require("app id (login)", p.client_id, "set the Instagram app id as the login")
+        redirect_uri = p.require("redirect_uri", p.redirect_uri, "set extra 'redirect_uri' to the registered URI")
+        query = {
+            "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
+            "scope": ",".join(scopes or DEFAULT_SCOPES[p.api]), "state": state,
+        }  # fmt: skip
+        return f"{p.authorize_url}?{urlencode(query)}"
+
+    def exchange_code(self, code: str) -> InstagramToken:
+        """Authorization code -> short-lived (1 hour) token. A trailing ``#_`` is stripped."""
+        p = self.params
+        form = {
+            "client_id": p.require("app id (login)", p.client_id, "set the Instagram app id as the login"),
+            "client_secret": self._secret(),
+            "grant_type": "authorization_code",
+            "redirect_uri": p.require("redirect_uri", p.redirect_uri, "set extra 'redirect_uri'"),
+            "code": code.strip().removesuffix("#_"),
+        }
+        body = self.transport.request("POST", f"{p.oauth_url}/oauth/access_token", data=form)
+        entry = body["data"][0] if isinstance(body.get("data"), list) and body["data"] else body
+        _mask(entry["access_token"])
+        permissions = tuple(p for p in str(entry.get("permissions") or "").split(",") if p)
+        user_id = str(entry["user_id"]) if entry.get("user_id") is not None else None
+        return InstagramToken.issued(
+            entry["access_token"], SHORT_LIVED_SECONDS, user_id=user_id, permissions=permissions
+        )
+
+    def exchange_for_long_lived_token(self, short_lived_token: str) -> InstagramToken:
+        """Short-lived token -> long-lived (60-day) token; needs the app secret."""
+        body = self._get("access_token", {"grant_type": "ig_exchange_token", "client_secret": self._secret()},
+                         token=short_lived_token)  # fmt: skip
+        return self._long_lived(body, None)
+
+    def get_long_lived_token(self, code: str) -> InstagramToken:
+        """The whole chain in one call: authorization code -> long-lived token (with the user id)."""
+        short = self.exchange_code(code)
+        return replace(self.exchange_for_long_lived_token(short.access_token), user_id=short.user_id)
+
+    def refresh_long_lived_token(self, token: str | None = None) -> InstagramToken:
+        """Refresh a long-lived token (at least 24 h old, unexpired); valid 60 days from now."""
+        body = self._get("refresh_access_token", {"grant_type": "ig_refresh_token"}, token=token)
+        return self._long_lived(body, self.params.extra.get("user_id"))
+
+    def _long_lived(self, body: dict[str, Any], user_id: str | None) -> InstagramToken:
+        _mask(body["access_token"])
+        permissions = tuple(p for p in str(body.get("permissions") or "").split(",") if p)
+        return InstagramToken.issued(
+            body["access_token"], int(body["expires_in"]) if body.get("expires_in") else None,
+            user_id=user_id, token_type=body.get("token_type", "bearer"), permissions=permissions,
+        )  # fmt: skip
+
+    def _secret(self) -> str:
+        return self.params.require(
+            "app secret", self.params.client_secret,
+            "set extra 'client_secret', or extra 'app_conn_id' naming a connection that holds it",
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ data
+    def get_profile(self, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """The account's profile (``/me``)."""
+        return dict(self._get("me", {"fields": self._fields(fields, PROFILE_FIELDS)}))
+
+    def get_media(self, media_id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """One media item, children expanded by default."""
+        return dict(self._get(media_id, {"fields": self._fields(fields, MEDIA_FIELDS)}))
+
+    def get_children(self, media_id: str, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """A carousel's children (``iter_media`` already expands them at no extra call)."""
+        return list(self._get(f"{media_id}/children", {"fields": ",".join(fields) if fields else CHILD_FIELDS})["data"])
+
+    def refresh_media_urls(self, media_id: str) -> dict[str, Any]:
+        """Re-read a media's expiring ``media_url``/``thumbnail_url`` (and its children's)."""
+        return self.get_media(media_id, ["id", "media_url", "thumbnail_url", f"children{{{CHILD_FIELDS}}}"])
+
+    def _fields(self, fields: Sequence[str] | None, defaults: dict[str, str]) -> str:
+        return ",".join(fields) if fields else defaults[self.params.api]
+
+    def iter_media_pages(
+        self,
+        fields: Sequence[str] | None = None,
+        since: datetime | date | int | None = None,
+        until: datetime | date | int | None = None,
+        page_size: int = 100,
+        max_pages: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of media, newest first, following ``paging.next`` as given; ``since <= timestamp < until``."""
+        if not 1 <= page_size <= 100:
+            raise ValueError("page_size must be between 1 and 100")
+        start, end = _unix(since), _unix(until)
+        query: dict[str, Any] = {"fields": self._fields(fields, MEDIA_FIELDS), "limit": page_size}
+        query.update({k: v for k, v in (("since", start), ("until", end)) if v is not None})
+        low, high = (_stamp(start) if start is not None else None), (_stamp(end) if end is not None else None)
+        page = self._get("me/media", query)
+        pages = 0
+        while True:
+            pages += 1
+            items = page.get("data") or []
+            if low is not None or high is not None:
+                items = [m for m in items if _in_window(m.get("timestamp"), low, high)]
+            yield items
+            next_url = (page.get("paging") or {}).get("next")
+            if not next_url or (max_pages is not None and pages >= max_pages):
+                return
+            page = self.transport.request("GET", next_url)  # already carries token, fields and cursor
+
+    def iter_media(self, fields: Sequence[str] | None = None, since: datetime | date | int | None = None,
+                   until: datetime | date | int | None = None, page_size: int = 100,
+                   max_pages: int | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
+        """Every media item, pages read lazily, carousel children expanded in the same call."""
+        for page in self.iter_media_pages(fields, since, until, page_size, max_pages):
+            yield from page
+
+    def get_media_dataframe(self, since: datetime | date | int | None = None,
+                            until: datetime | date | int | None = None) -> pd.DataFrame:  # fmt: skip
+        """The media as a typed DataFrame: one row per item and per carousel child (``parent_id``, ``position``)."""
+        import pandas as pd
+
+        table = media_table(media_rows(self.iter_media(since=since, until=until), self.params.extra.get("user_id")))
+        frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        return frame
+
+    # ------------------------------------------------------------------ Airflow UI
+    def test_connection(self) -> tuple[bool, str]:
+        """For the UI's Test button: ``(True, "<username> (<account type>)")`` or ``(False, reason)``."""
+        try:
+            profile = self.get_profile(["username", "account_type"])
+        except (InstagramError, InstagramConfigError) as exc:
+            return False, str(exc)
+        return True, f"{profile.get('username')} ({profile.get('account_type')})"
+
+    @classmethod
+    def calls_for(cls, media_count: int, page_size: int = 100) -> int:
+        """API calls an export of ``media_count`` media costs: the pages plus one profile call."""
+        return max(1, math.ceil(media_count / page_size)) + 1
+
+
+def _in_window(timestamp: str | None, low: str | None, high: str | None) -> bool:
+    if timestamp is None:
+        return True
+    return (low is None or timestamp >= low) and (high is None or timestamp < high)

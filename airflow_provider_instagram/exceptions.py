@@ -1,0 +1,93 @@
+"""The provider's errors: one small hierarchy, split by what the caller should do next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+AUTH_REASONS = {
+    458: "the user removed the app (access revoked)",
+    459: "the account is checkpointed: the user must log in to Instagram",
+    460: "the password was changed or Meta invalidated the session",
+    463: "the token expired",
+    464: "the user is unconfirmed",
+    467: "the token is invalid",
+    492: "the session is invalid",
+}
+
+
+class InstagramError(Exception):
+    """Base of every Instagram error; carries what Instagram said, never a token or a query string.
+
+    :param message: human-readable text (Instagram's message plus context).
+    :param status: HTTP status, when there was an answer.
+    :param code: Graph error code (or 400 for the old OAuth format).
+    :param subcode: Graph ``error_subcode``.
+    :param fbtrace_id: Meta's trace id, for support requests.
+    :param endpoint: method and path of the request, without the query string.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        subcode: int | None = None,
+        fbtrace_id: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        self.subcode = subcode
+        self.fbtrace_id = fbtrace_id
+        self.endpoint = endpoint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [self.message]
+        codes = ", ".join(f"{k} {v}" for k, v in (("code", self.code), ("subcode", self.subcode)) if v is not None)
+        if codes:
+            parts.append(f"({codes})")
+        if self.endpoint:
+            parts.append(f"on {self.endpoint}")
+        if self.fbtrace_id:
+            parts.append(f"[fbtrace_id {self.fbtrace_id}]")
+        return " ".join(parts)
+
+    def details(self) -> dict[str, Any]:
+        return {"status": self.status, "code": self.code, "subcode": self.subcode, "fbtrace_id": self.fbtrace_id}
+
+
+class InstagramConfigError(InstagramError, ValueError):
+    """A connection is missing a field or has a malformed one; the message names both and the fix."""
+
+
+class InstagramAuthError(InstagramError):
+    """The token was refused (code 190/102 or an OAuth error): the account needs re-authorisation.
+
+    :param reason: why, in words (expired, password changed, revoked...).
+    """
+
+    def __init__(self, message: str, *, reason: str = "the token was refused", **kwargs: Any) -> None:
+        self.reason = reason
+        super().__init__(message, **kwargs)
+
+
+class InstagramRateLimitError(InstagramError):
+    """A rate limit (codes 4, 17, 32, 613, 80001, 80002, or HTTP 429) longer than the hook may wait.
+
+    :param retry_after: seconds until Instagram expects to accept calls again.
+    """
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InstagramTransientError(InstagramError):
+    """Codes 1/2, HTTP 5xx, timeouts, resets, broken or non-JSON bodies: retries ran out."""
+
+
+class InstagramRequestError(InstagramError):
+    """Any other client error, such as code 100 (unknown field or id): fix the request, do not retry."""
