@@ -72,3 +72,12 @@ def test_providers_manager_registers_the_connection_form(tmp_path: Path) -> None
     assert info["widgets"]["extra__instagram__client_secret"]["title"] == "App secret"
     assert info["sensitive"]["extra__instagram__client_secret"] is True
     assert "extra" in info["behaviour"]["hidden_fields"]
+
+
+def test_the_provider_runtime_never_imports_the_emulator() -> None:
+    code = (
+        "import sys; import airflow_provider_instagram.hooks.instagram, airflow_provider_instagram.get_provider_info;"
+        "print([m for m in sys.modules if m.startswith('airflow_provider_instagram.emulator')])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
