@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -80,7 +79,7 @@ def main() -> int:
         items = list(hook.iter_media())
         calls = sum(control(seed, "GET", "calls")["calls"].values())
         children = sum(len(m.get("children", {}).get("data", [])) for m in items)
-        minimum = math.ceil(len(items) / 100) + 1
+        minimum = InstagramHook.calls_for(len(items))
         ours_cpu, base_cpu = [], []
         for _ in range(args.runs):
             cpu, count = timed(hook_walk)

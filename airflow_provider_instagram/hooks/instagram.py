@@ -18,7 +18,7 @@ import requests
 from airflow.sdk import BaseHook
 
 from airflow_provider_instagram import __version__
-from airflow_provider_instagram.exceptions import InstagramConfigError, InstagramError
+from airflow_provider_instagram.exceptions import InstagramError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy
 from airflow_provider_instagram.schema import media_rows, media_table
@@ -142,7 +142,6 @@ class InstagramHook(BaseHook):
     def session(self) -> requests.Session:
         session = requests.Session()
         session.headers["User-Agent"] = f"airflow-provider-instagram/{__version__}"
-        session.trust_env = True
         return session
 
     @cached_property
@@ -191,7 +190,7 @@ class InstagramHook(BaseHook):
         body = self.transport.request("POST", f"{p.oauth_url}/oauth/access_token", data=form)
         entry = body["data"][0] if isinstance(body.get("data"), list) and body["data"] else body
         _mask(entry["access_token"])
-        permissions = tuple(p for p in str(entry.get("permissions") or "").split(",") if p)
+        permissions = _permissions(entry)
         user_id = str(entry["user_id"]) if entry.get("user_id") is not None else None
         return InstagramToken.issued(
             entry["access_token"], SHORT_LIVED_SECONDS, user_id=user_id, permissions=permissions
@@ -215,7 +214,7 @@ class InstagramHook(BaseHook):
 
     def _long_lived(self, body: dict[str, Any], user_id: str | None) -> InstagramToken:
         _mask(body["access_token"])
-        permissions = tuple(p for p in str(body.get("permissions") or "").split(",") if p)
+        permissions = _permissions(body)
         return InstagramToken.issued(
             body["access_token"], int(body["expires_in"]) if body.get("expires_in") else None,
             user_id=user_id, token_type=body.get("token_type", "bearer"), permissions=permissions,
@@ -296,7 +295,7 @@ class InstagramHook(BaseHook):
         """For the UI's Test button: ``(True, "<username> (<account type>)")`` or ``(False, reason)``."""
         try:
             profile = self.get_profile(["username", "account_type"])
-        except (InstagramError, InstagramConfigError) as exc:
+        except InstagramError as exc:  # InstagramConfigError included
             return False, str(exc)
         return True, f"{profile.get('username')} ({profile.get('account_type')})"
 
@@ -304,6 +303,11 @@ class InstagramHook(BaseHook):
     def calls_for(cls, media_count: int, page_size: int = 100) -> int:
         """API calls an export of ``media_count`` media costs: the pages plus one profile call."""
         return max(1, math.ceil(media_count / page_size)) + 1
+
+
+def _permissions(body: dict[str, Any]) -> tuple[str, ...]:
+    """Instagram's comma-joined ``permissions`` string as a tuple (empty when absent)."""
+    return tuple(p for p in str(body.get("permissions") or "").split(",") if p)
 
 
 def _in_window(timestamp: str | None, low: str | None, high: str | None) -> bool:
