@@ -61,10 +61,35 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_tokens(args: argparse.Namespace) -> int:
+    from airflow_provider_instagram.exceptions import TokenStoreError
+    from airflow_provider_instagram.tokens.airflow_api import AirflowApiTokenStore
+    from airflow_provider_instagram.tokens.refresh import utcnow
+    from airflow_provider_instagram.tokens.report import HealthReport
+
+    try:
+        states = AirflowApiTokenStore(args.api_conn_id).list_accounts()
+    except TokenStoreError as exc:
+        print(f"airflow-instagram tokens: {exc}", file=sys.stderr)
+        return 2
+    report = HealthReport.of_states(states, utcnow(), args.warn_days)
+    print(json.dumps(report.to_xcom(), indent=2) if args.json else f"{report.table()}\n\n{report.summary()}")
+    return 1 if report.attention() else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airflow-instagram", description="Instagram provider for Apache Airflow")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_emulator(sub)
+    tokens = sub.add_parser(
+        "tokens",
+        help="show the token health of every instagram connection",
+        description="Lists every connection of type instagram through Airflow's REST API and prints its token "
+        "health: username, expiry, days left, status, last refresh. Exits 1 when an account needs attention.",
+    )
+    tokens.add_argument("--api-conn-id", default="airflow_api_default", help="connection to the Airflow REST API")
+    tokens.add_argument("--warn-days", type=float, default=7.0, help="call out tokens expiring this soon (default 7)")
+    tokens.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     demo = sub.add_parser("demo", help="run the main job on embedded defaults against the emulator")
     demo.add_argument("--accounts", type=int, default=3)
     demo.add_argument("--media", type=int, default=40)
@@ -75,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
+    if args.command == "tokens":
+        return _run_tokens(args)
     if args.command == "demo":
         from airflow_provider_instagram.demo import run_demo
 

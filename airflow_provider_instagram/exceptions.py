@@ -91,3 +91,11 @@ class InstagramTransientError(InstagramError):
 
 class InstagramRequestError(InstagramError):
     """Any other client error, such as code 100 (unknown field or id): fix the request, do not retry."""
+
+
+class TokenStoreError(InstagramError):
+    """Reading or writing an account's token in its store (the Airflow REST API by default) failed."""
+
+
+class TokenNotWritableError(TokenStoreError):
+    """The connection lives where the store cannot write (an environment variable, a secrets backend)."""

@@ -254,7 +254,10 @@ class EmulatorBackend:
                 )
             now = self.now()
             if now - token.issued_at < MIN_REFRESH_AGE_SECONDS:
-                raise errors.invalid_parameter("The access token must be at least 24 hours old to be refreshed")
+                detail = "The access token must be at least 24 hours old to be refreshed"
+                if self.config.young_refresh_error_code == 190:
+                    raise GraphError(190, f"Error validating access token: {detail}.")
+                raise errors.invalid_parameter(detail)
             if self.config.refresh_rotates_token:
                 # The old string stays valid until its own expiry, as Instagram's refresh only extends validity.
                 fresh = self._new_token("long", token.user_id, token.scopes, now)

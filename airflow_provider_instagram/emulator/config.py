@@ -33,6 +33,7 @@ class EmulatorConfig:
     :param rate_limit_http_status: HTTP status of a rate-limit error (Graph uses 400; some proxies 429).
     :param usage_header_min_percent: usage headers appear only from this usage on (the API omits them early).
     :param expired_subcode: include ``error_subcode`` 463 on expired tokens (UNCONFIRMED on graph.instagram.com).
+    :param young_refresh_error_code: error code refusing a refresh of a token under 24 h (UNCONFIRMED: 100 or 190).
     :param refresh_rotates_token: a refresh returns a new token string (the old one stays valid until expiry).
     :param echo_state_on_deny: echo ``state`` on the ``access_denied`` redirect (UNCONFIRMED).
     :param cdn_url_ttl: seconds a signed media URL stays valid.
@@ -60,6 +61,7 @@ class EmulatorConfig:
     rate_limit_http_status: int = 400
     usage_header_min_percent: int = 0
     expired_subcode: bool = True
+    young_refresh_error_code: Literal[100, 190] = 100
     refresh_rotates_token: bool = False
     echo_state_on_deny: bool = True
     cdn_url_ttl: int = 3 * DAY
@@ -75,6 +77,8 @@ class EmulatorConfig:
     def __post_init__(self) -> None:
         if self.api not in ("instagram_login", "basic_display"):
             raise ValueError(f"api must be 'instagram_login' or 'basic_display', not {self.api!r}")
+        if self.young_refresh_error_code not in (100, 190):
+            raise ValueError("young_refresh_error_code must be 100 or 190")
         if self.accounts < 0 or self.media < 0:
             raise ValueError("accounts and media must be zero or more")
 

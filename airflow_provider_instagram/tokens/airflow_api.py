@@ -1,0 +1,266 @@
+"""The default token store: Airflow's public REST API, the one write path tasks have in Airflow 3.
+
+Tasks cannot write Connections to the metadata database in Airflow 3; the API server can. Secrets are read
+through the task SDK (the REST API masks them) and written with ``PATCH /api/v2/connections/{id}``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+
+from airflow_provider_instagram import __version__
+from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
+from airflow_provider_instagram.tokens.state import LIFECYCLE_KEYS, TokenState, merge_extra
+from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE, TokenStore
+
+DEFAULT_API_CONN_ID = "airflow_api_default"
+PERMISSION_FIX = (
+    "give it permission to read and edit connections (simple auth manager: role OP or ADMIN; "
+    "FAB auth manager: a role with can_read and can_edit on Connections)"
+)
+
+
+class _Retryable(Exception):
+    """An answer worth another attempt (5xx, 429, an expired JWT, a dropped connection)."""
+
+
+class AirflowApiClient:
+    """A small client of Airflow's public REST API: JWT login, connection listing, reading and patching.
+
+    :param base_url: the API server, e.g. ``http://localhost:8080``.
+    :param username: a user allowed to read and edit connections.
+    :param password: its password.
+    :param api_conn_id: the connection the credentials came from (named in error messages).
+    :param verify: TLS verification, as in ``requests``.
+    :param timeout: seconds per request.
+    :param attempts: attempts per request, the first included.
+    :param sleep: how to wait between attempts (injected by tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        api_conn_id: str = DEFAULT_API_CONN_ID,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self._password = password
+        self.api_conn_id = api_conn_id
+        self.timeout = timeout
+        self.attempts = attempts
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.verify = verify
+        self.session.headers["User-Agent"] = f"airflow-provider-instagram/{__version__}"
+        self._jwt: str | None = None
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    @classmethod
+    def from_connection(cls, api_conn_id: str = DEFAULT_API_CONN_ID, **kwargs: Any) -> AirflowApiClient:
+        """Build from an Airflow connection: host (URL or host name), port, login, password, extra ``verify``."""
+        from airflow.sdk import BaseHook
+
+        try:
+            conn = BaseHook.get_connection(api_conn_id)
+        except Exception as exc:
+            raise TokenStoreError(
+                f"No connection {api_conn_id!r} for the Airflow REST API ({exc}). Create it with host = the API "
+                "server URL (e.g. http://localhost:8080), login and password of a user allowed to edit connections"
+            ) from exc
+        if not conn.host or not conn.login or not conn.password:
+            raise TokenStoreError(
+                f"Connection {api_conn_id!r} needs host (the API server URL), login and password; "
+                f"it has {', '.join(n for n in ('host', 'login', 'password') if getattr(conn, n)) or 'none of them'}"
+            )
+        extra = conn.extra_dejson or {}
+        verify = extra.get("verify", True)
+        return cls(_base_url(conn), conn.login, conn.password, api_conn_id=api_conn_id, verify=verify, **kwargs)
+
+    # ------------------------------------------------------------------ HTTP
+    def _token(self, renew: bool = False) -> str:
+        with self._lock:
+            if self._jwt is None or renew:
+                answer = self._send("POST", "/auth/token", json={"username": self.username, "password": self._password})
+                if answer.status_code in (401, 403):
+                    raise TokenStoreError(
+                        f"The Airflow API at {self.base_url} refused the login of connection {self.api_conn_id!r} "
+                        f"(HTTP {answer.status_code}): check its login and password"
+                    )
+                if answer.status_code >= 400:
+                    raise _Retryable(f"POST /auth/token answered HTTP {answer.status_code}")
+                self._jwt = str(answer.json()["access_token"])
+            return self._jwt
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        self.calls += 1
+        try:
+            answer = self.session.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(f"{type(exc).__name__} talking to the Airflow API at {self.base_url}") from None
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise _Retryable(f"{method} {path} answered HTTP {answer.status_code}")
+        return answer
+
+    def _attempt(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self._token()}"}
+        answer = self._send(method, path, headers=headers, **kwargs)
+        if answer.status_code == 401:  # the JWT expired: log in again on the next attempt
+            with self._lock:
+                self._jwt = None
+            raise _Retryable(f"{method} {path} answered HTTP 401")
+        return answer
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send with a JWT, retrying connection errors, 5xx, 429 and an expired JWT; 4xx answers are returned."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            wait=wait_exponential(multiplier=0.5, max=10.0) + wait_random(0, 0.5),
+            stop=stop_after_attempt(self.attempts),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, method, path, kwargs)
+        except _Retryable as exc:
+            raise TokenStoreError(
+                f"{exc} after {self.attempts} attempts. Is the API server running, and is the host of "
+                f"connection {self.api_conn_id!r} ({self.base_url}) right?"
+            ) from None
+
+    def _check(self, answer: requests.Response, what: str, conn_id: str) -> dict[str, Any]:
+        if answer.status_code == 404:
+            raise TokenNotWritableError(
+                f"Connection {conn_id!r} is not in Airflow's metadata database (it comes from an environment "
+                "variable or a secrets backend), so its token cannot be written back. Fix: create it in the "
+                "metadata database (UI Admin > Connections, or `airflow connections add`), or set its extra "
+                "auto_refresh to false and refresh the token where it is stored"
+            )
+        if answer.status_code == 403:
+            raise TokenStoreError(
+                f"The Airflow API user {self.username!r} (connection {self.api_conn_id!r}) may not {what} "
+                f"connection {conn_id!r}: {PERMISSION_FIX}"
+            )
+        if answer.status_code >= 400:
+            raise TokenStoreError(
+                f"Could not {what} connection {conn_id!r}: HTTP {answer.status_code} {_detail(answer)}"
+            )
+        body: dict[str, Any] = answer.json()
+        return body
+
+    # ------------------------------------------------------------------ connections
+    def iter_connections(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every connection in the metadata database, page by page (the server may cap ``page_size``)."""
+        offset = 0
+        while True:
+            query = {"limit": page_size, "offset": offset, "order_by": "connection_id"}
+            body = self._check(self.request("GET", "/api/v2/connections", params=query), "list", "*")
+            page = body.get("connections") or []
+            yield from page
+            offset += len(page)
+            if not page or offset >= int(body.get("total_entries") or 0):
+                return
+
+    def get_connection(self, conn_id: str) -> dict[str, Any]:
+        return self._check(self.request("GET", f"/api/v2/connections/{_quote(conn_id)}"), "read", conn_id)
+
+    def patch_connection(self, conn_id: str, conn_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Update exactly ``fields`` (``update_mask`` is a repeated parameter: one comma-joined value does nothing)."""
+        body = {"connection_id": conn_id, "conn_type": conn_type, **fields}
+        params = [("update_mask", name) for name in fields]
+        answer = self.request("PATCH", f"/api/v2/connections/{_quote(conn_id)}", params=params, json=body)
+        return self._check(answer, "edit", conn_id)
+
+
+class AirflowApiTokenStore(TokenStore):
+    """The default token store: writes through Airflow's REST API, reads secrets through the task SDK.
+
+    :param api_conn_id: connection with the API server URL (host), and the login and password of a user
+        allowed to read and edit connections.
+    :param client: a ready client (tests, benchmarks); built from ``api_conn_id`` on first use otherwise.
+    """
+
+    def __init__(self, api_conn_id: str = DEFAULT_API_CONN_ID, *, client: AirflowApiClient | None = None) -> None:
+        self.api_conn_id = api_conn_id
+        self._client = client
+
+    @property
+    def client(self) -> AirflowApiClient:
+        if self._client is None:
+            self._client = AirflowApiClient.from_connection(self.api_conn_id)
+        return self._client
+
+    def list_accounts(self) -> list[TokenState]:
+        return [
+            TokenState.from_extra(c["connection_id"], _extra(c))
+            for c in self.client.iter_connections()
+            if c.get("conn_type") == INSTAGRAM_CONN_TYPE
+        ]
+
+    def describe(self, conn_id: str) -> TokenState:
+        return TokenState.from_extra(conn_id, _extra(self.client.get_connection(conn_id)))
+
+    def save(self, state: TokenState, *, token: str | None, extra: Mapping[str, Any]) -> None:
+        fields: dict[str, Any] = {"extra": json.dumps(merge_extra(extra, state))}
+        if token is not None:
+            fields["password"] = token
+        answer = self.client.patch_connection(state.conn_id, INSTAGRAM_CONN_TYPE, fields)
+        # A 200 is not proof: a malformed update_mask updates nothing and still answers 200. Check the echo.
+        written = {k: v for k, v in _extra(answer).items() if k in LIFECYCLE_KEYS}
+        expected = {k: v for k, v in state.to_extra().items() if v is not None}
+        if written != expected:
+            raise TokenStoreError(
+                f"The Airflow API accepted the update of connection {state.conn_id!r} but did not apply it "
+                f"(lifecycle fields read back: {sorted(written)}); the token was not saved"
+            )
+
+
+def _base_url(conn: Any) -> str:
+    host = str(conn.host).strip().rstrip("/")
+    if "://" in host:
+        return host
+    scheme = conn.schema if conn.schema in ("http", "https") else "https" if conn.conn_type == "https" else "http"
+    return f"{scheme}://{host}:{conn.port}" if conn.port else f"{scheme}://{host}"
+
+
+def _extra(conn: Mapping[str, Any]) -> dict[str, Any]:
+    raw = conn.get("extra")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _quote(conn_id: str) -> str:
+    return quote(conn_id, safe="")
+
+
+def _detail(answer: requests.Response) -> str:
+    """What went wrong, without echoing the request (FastAPI's 422 details repeat the input, secrets included)."""
+    try:
+        detail = answer.json().get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail if isinstance(d, dict)
+        )
+    return str(detail)[:300] if isinstance(detail, str) else ""

@@ -1,0 +1,65 @@
+"""Which accounts a refresh run covers, and in which batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
+from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome
+from airflow_provider_instagram.tokens.state import TokenState
+from airflow_provider_instagram.tokens.store import TokenStore
+
+
+@dataclass
+class RefreshPlan:
+    """The accounts to refresh, in batches, and the ones settled without a refresh (opted out, not writable).
+
+    :param batches: lists of states, each a unit of work for one mapped task.
+    :param settled: results of the accounts that need no refresh call.
+    """
+
+    batches: list[list[TokenState]] = field(default_factory=list)
+    settled: list[AccountResult] = field(default_factory=list)
+
+    @property
+    def conn_ids(self) -> list[str]:
+        return [s.conn_id for batch in self.batches for s in batch] + [r.conn_id for r in self.settled]
+
+
+def plan_refresh(store: TokenStore, *, explicit: Iterable[str] = (), batch_size: int = 100) -> RefreshPlan:
+    """List every ``instagram`` connection, add the explicitly named ones, and split them into batches.
+
+    An explicitly named connection the store cannot see (an environment variable, a secrets backend) is
+    reported ``not_writable`` with the fix, rather than failing the run with a 404.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    states = {s.conn_id: s for s in store.list_accounts()}
+    plan = RefreshPlan()
+    for conn_id in dict.fromkeys(explicit):
+        if conn_id in states:
+            continue
+        try:
+            states[conn_id] = store.describe(conn_id)
+        except TokenStoreError as exc:
+            outcome = Outcome.NOT_WRITABLE if isinstance(exc, TokenNotWritableError) else Outcome.FAILED
+            plan.settled.append(AccountResult(conn_id=conn_id, outcome=outcome, detail=str(exc), status="unknown"))
+    todo = []
+    for state in states.values():
+        if state.refresh_enabled:
+            todo.append(state)
+        else:
+            plan.settled.append(AccountResult.of(state, Outcome.OPTED_OUT, "extra auto_refresh is false"))
+    plan.batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    return plan
+
+
+def state_to_xcom(state: TokenState) -> dict[str, Any]:
+    """What a batch task needs of a listed account: its id and lifecycle fields (no secret)."""
+    return {"conn_id": state.conn_id, "extra": state.to_extra()}
+
+
+def state_from_xcom(data: dict[str, Any]) -> TokenState:
+    return TokenState.from_extra(data["conn_id"], data.get("extra"))

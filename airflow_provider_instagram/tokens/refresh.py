@@ -1,0 +1,228 @@
+"""Refreshing accounts' tokens: per account, decide, call Instagram once, write back; never lose a token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from airflow_provider_instagram.exceptions import (
+    InstagramAuthError,
+    InstagramError,
+    InstagramRequestError,
+    TokenNotWritableError,
+    TokenStoreError,
+)
+from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.tokens.policy import Action, decide
+from airflow_provider_instagram.tokens.state import TokenState, fingerprint, format_time
+from airflow_provider_instagram.tokens.store import StoredToken, TokenStore
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """What happened to one account in one refresh run."""
+
+    REFRESHED = "refreshed"  # Instagram issued a new expiry and it is saved
+    FRESH = "fresh"  # refreshed within the last 24 h: left alone
+    REFUSED = "refused"  # Instagram declined the refresh but the token still works (e.g. younger than 24 h)
+    FAILED = "failed"  # a transient or unexpected error: nothing changed, the next run tries again
+    REAUTH_REQUIRED = "reauth_required"  # Instagram rejects the token: a human must reconnect the account
+    NOT_WRITABLE = "not_writable"  # the connection lives where the store cannot write
+    WRITE_FAILED = "write_failed"  # a new token was issued but could not be saved; the old one still works
+    OPTED_OUT = "opted_out"  # extra auto_refresh is false
+    LISTED = "listed"  # only read, not refreshed (the ``airflow-instagram tokens`` report)
+
+
+@dataclass(frozen=True)
+class AccountResult:
+    """One account's outcome, JSON-able for XCom; never carries a token.
+
+    :param conn_id: the account's connection.
+    :param outcome: what happened (:class:`Outcome`).
+    :param detail: why, in words, with the fix where a human must act.
+    :param status: the account's ``status`` after the run.
+    :param username: Instagram username, when known.
+    :param user_id: Instagram user id, when known.
+    :param expires_at: the token's expiry after the run (ISO 8601 UTC), when known.
+    :param refreshed_at: the last refresh (ISO 8601 UTC), when known.
+    :param instagram_calls: calls made to Instagram for this account.
+    """
+
+    conn_id: str
+    outcome: Outcome
+    detail: str = ""
+    status: str = "ok"
+    username: str | None = None
+    user_id: str | None = None
+    expires_at: str | None = None
+    refreshed_at: str | None = None
+    instagram_calls: int = 0
+
+    @classmethod
+    def of(cls, state: TokenState, outcome: Outcome, detail: str = "", calls: int = 0) -> AccountResult:
+        return cls(
+            conn_id=state.conn_id, outcome=outcome, detail=detail, status=state.status, username=state.username,
+            user_id=state.user_id, expires_at=format_time(state.expires_at),
+            refreshed_at=format_time(state.refreshed_at), instagram_calls=calls,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "outcome": str(self.outcome)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccountResult:
+        return cls(**{**data, "outcome": Outcome(data["outcome"])})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TokenRefresher:
+    """Keeps accounts' tokens alive: decides per account, refreshes at Instagram, saves through a store.
+
+    One account's failure never reaches another: every outcome is a :class:`AccountResult`, never an exception.
+
+    :param store: where tokens are read and written.
+    :param hook_factory: builds the hook of one account's connection (tests inject a retry policy).
+    :param clock: the current time (tests use the emulator's clock).
+    :param max_workers: accounts refreshed at once.
+    """
+
+    def __init__(
+        self,
+        store: TokenStore,
+        *,
+        hook_factory: Callable[[str], InstagramHook] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        max_workers: int = 8,
+    ) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self.store = store
+        self.hook_factory = hook_factory or (lambda conn_id: InstagramHook(instagram_conn_id=conn_id))
+        self.clock = clock
+        self.max_workers = max_workers
+
+    def refresh_all(self, states: Sequence[TokenState]) -> list[AccountResult]:
+        """Refresh every account, ``max_workers`` at a time; results in the order of ``states``."""
+        if not states:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(states))) as pool:
+            return list(pool.map(self.refresh_isolated, states))
+
+    def refresh_isolated(self, state: TokenState) -> AccountResult:
+        try:
+            result = self.refresh(state)
+        except Exception as exc:  # isolation: report it for this account, let the others go on
+            log.error("Account %s: unexpected %s: %s", state.conn_id, type(exc).__name__, exc)
+            result = AccountResult.of(state, Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
+        log.info("Account %s: %s %s", result.conn_id, result.outcome, result.detail)
+        return result
+
+    def refresh(self, listed: TokenState) -> AccountResult:
+        """Refresh one account (see the module docstring); raises only on bugs."""
+        now = self.clock()
+        cheap = decide(listed, now)
+        if cheap.action is Action.SKIP_FRESH:  # no need to read the secret at all
+            return AccountResult.of(listed, Outcome.FRESH, cheap.reason)
+        try:
+            stored = self.store.read(listed.conn_id)
+        except TokenStoreError as exc:
+            return AccountResult.of(listed, Outcome.FAILED, str(exc))
+        state = TokenState.from_extra(listed.conn_id, stored.extra)
+        if not stored.token:
+            return self._mark(state, stored, "the connection has no token in its password field", 0)
+        decision = decide(state, now, stored.token)
+        state = decision.state
+        if decision.action is Action.SKIP_FRESH:
+            return AccountResult.of(state, Outcome.FRESH, decision.reason)
+        if decision.action is Action.NEEDS_HUMAN:
+            return AccountResult.of(state, Outcome.REAUTH_REQUIRED, f"{decision.reason}; {REAUTH_FIX}")
+        if decision.action is Action.MARK_EXPIRED:
+            return self._mark(state, stored, decision.reason, 0)
+        return self._refresh(state, stored, now)
+
+    def _refresh(self, state: TokenState, stored: StoredToken, now: datetime) -> AccountResult:
+        token = str(stored.token)
+        hook = self.hook_factory(state.conn_id)
+        try:
+            issued = hook.refresh_long_lived_token(token)
+        except InstagramAuthError as exc:
+            return self._after_auth_error(state, stored, hook, exc)
+        except InstagramRequestError as exc:
+            detail = f"Instagram declined the refresh ({exc}); the token is unchanged and the next run tries again"
+            return AccountResult.of(state, Outcome.REFUSED, detail, hook.api_calls)
+        except InstagramError as exc:
+            return AccountResult.of(state, Outcome.FAILED, f"{exc}; the next run tries again", hook.api_calls)
+        expires_at = now + timedelta(seconds=issued.expires_in) if issued.expires_in else None
+        fresh = replace(
+            state, expires_at=expires_at, refreshed_at=now, status="ok", status_reason=None,
+            fingerprint=fingerprint(issued.access_token), **self._profile(state, hook),
+        )  # fmt: skip
+        try:
+            self.store.save(fresh, token=issued.access_token, extra=stored.extra)
+        except TokenStoreError as exc:
+            outcome = Outcome.NOT_WRITABLE if isinstance(exc, TokenNotWritableError) else Outcome.WRITE_FAILED
+            old = format_time(state.expires_at) or "its expiry"
+            detail = (
+                f"Instagram refreshed the token (new expiry {format_time(expires_at)}) but saving it failed: {exc}. "
+                f"The old token keeps working until {old}; the next run tries again"
+            )
+            return AccountResult.of(state, outcome, detail, hook.api_calls)
+        return AccountResult.of(fresh, Outcome.REFRESHED, "", hook.api_calls)
+
+    def _profile(self, state: TokenState, hook: InstagramHook) -> dict[str, Any]:
+        """Fill in a missing user id or username (one extra call, only the first time)."""
+        if state.user_id and state.username:
+            return {}
+        fields = ["user_id", "username"] if hook.params.api == "instagram_login" else ["id", "username"]
+        try:
+            profile = hook.get_profile(fields)
+        except InstagramError as exc:
+            log.warning("Account %s: the profile could not be read (%s)", state.conn_id, exc)
+            return {}
+        user_id = profile.get("user_id") or profile.get("id")
+        return {
+            "user_id": state.user_id or (str(user_id) if user_id else None),
+            "username": state.username or profile.get("username"),
+        }
+
+    def _after_auth_error(
+        self, state: TokenState, stored: StoredToken, hook: InstagramHook, exc: InstagramAuthError
+    ) -> AccountResult:
+        # Instagram's answer to a refresh under 24 h is unconfirmed and may be a 190. Ask /me before judging.
+        try:
+            hook.get_profile(["id"])
+        except InstagramAuthError as probe:
+            return self._mark(state, stored, probe.reason, hook.api_calls)
+        except InstagramError as probe:
+            detail = f"Instagram refused the refresh ({exc}) and the check of the token failed too ({probe})"
+            return AccountResult.of(state, Outcome.FAILED, f"{detail}; the next run tries again", hook.api_calls)
+        detail = f"Instagram refused the refresh ({exc}) but the token still works; the next run tries again"
+        return AccountResult.of(state, Outcome.REFUSED, detail, hook.api_calls)
+
+    def _mark(self, state: TokenState, stored: StoredToken, reason: str, calls: int) -> AccountResult:
+        """Record ``reauth_required`` with the reason; the token itself is kept as it is."""
+        token = stored.token
+        marked = replace(
+            state, status="reauth_required", status_reason=reason, fingerprint=fingerprint(token) if token else None
+        )
+        detail = f"{reason}; {REAUTH_FIX}"
+        try:
+            self.store.save(marked, token=None, extra=stored.extra)
+        except TokenStoreError as exc:
+            detail += f" (the status could not be recorded: {exc})"
+        return AccountResult.of(marked, Outcome.REAUTH_REQUIRED, detail, calls)
+
+
+REAUTH_FIX = (
+    "reconnect the account (airflow-instagram connect --conn-id <id>), or paste a new long-lived token "
+    "into the connection's password field"
+)

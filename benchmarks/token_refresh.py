@@ -1,0 +1,199 @@
+"""Token refresh at scale: the bundled DAG refreshing 1,000 accounts under a real scheduler, against the emulator.
+
+Run: ``python benchmarks/token_refresh.py [--accounts 1000] [--runs 3]`` from the repository root. It starts the
+emulator (own process) and a throwaway Airflow (API server, scheduler with LocalExecutor, DAG processor, on
+SQLite), imports the accounts as connections whose tokens are two days old, moves the emulator clock on, and
+triggers ``instagram_token_refresh``. Per run it prints the DAG run's wall time, the Instagram calls and the
+Airflow REST calls (from the API server's access log), and, side by side, a baseline measured in the same run:
+the same per-account work (one refresh call, one PATCH) done by a plain sequential loop with no Airflow around
+it. Exits 1 when a target is missed: wall time above 60 s, or more than one Instagram call and one write-back
+per account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient  # noqa: E402
+from airflow_provider_instagram.tokens.state import format_time  # noqa: E402
+from tests.airflow_server import AirflowServer  # noqa: E402
+
+DAG_ID = "instagram_token_refresh"
+DAY = 86_400
+TARGET_SECONDS = 60.0
+ACCESS = re.compile(r"method=(\w+) path=(\S+)")
+
+
+def start_emulator(accounts: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    command = [sys.executable, "-m", "airflow_provider_instagram.cli", "emulator", "--accounts", str(accounts),
+               "--media", "0", "--rate-limit-budget", "0", "--seed", "11"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())
+
+
+def control(seed: dict[str, Any], method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    return requests.request(method, f"{seed['base_url']}/_emulator/{path}", json=body, timeout=60).json()
+
+
+def import_connections(server: AirflowServer, seed: dict[str, Any], folder: Path) -> list[str]:
+    """Every account as an ``instagram`` connection whose token was refreshed two days ago (one CLI call)."""
+    now = datetime.now(UTC)
+    conns = {
+        f"ig_bench_{i:04d}": {
+            "conn_type": "instagram", "host": seed["graph_url"], "login": seed["client_id"],
+            "password": account["access_token"],
+            "extra": json.dumps({
+                "client_secret": seed["client_secret"], "user_id": account["user_id"],
+                "username": account["username"], "refreshed_at": format_time(now - timedelta(days=2)),
+                "expires_at": format_time(now + timedelta(days=58)),
+            }),
+        }
+        for i, account in enumerate(seed["accounts"])
+    }  # fmt: skip
+    path = folder / "connections.json"
+    path.write_text(json.dumps(conns))
+    server.cli("connections", "import", str(path), "--overwrite", timeout=600)
+    return sorted(conns)
+
+
+def settle_scheduled_runs(server: AirflowServer, timeout: float = 300.0) -> None:
+    """The DAG's first scheduled run starts as soon as it is parsed: let it end before measuring."""
+    server.wait_for_dag(DAG_ID)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = server.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns").json()["dag_runs"]
+        if runs and all(run["state"] in ("success", "failed") for run in runs):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the first scheduled run did not finish")
+
+
+def rest_calls(server: AirflowServer, since_line: int) -> tuple[dict[str, int], int]:
+    """Public REST calls after ``since_line`` of the API server's access log, by kind; and the new line count."""
+    lines = server.process_log_files()["api-server"].read_text(errors="replace").splitlines()
+    counts = {"patch": 0, "list": 0, "auth": 0}
+    for line in lines[since_line:]:
+        found = ACCESS.search(line)
+        if not found:
+            continue
+        method, path = found.groups()
+        if method == "PATCH" and path.startswith("/api/v2/connections/"):
+            counts["patch"] += 1
+        elif method == "GET" and path == "/api/v2/connections":
+            counts["list"] += 1
+        elif method == "POST" and path == "/auth/token":
+            counts["auth"] += 1
+    return counts, len(lines)
+
+
+def dag_run(server: AirflowServer) -> tuple[float, dict[str, Any]]:
+    started = time.monotonic()
+    run_id = server.trigger(DAG_ID)
+    state = server.wait_for_run(DAG_ID, run_id, timeout=600)
+    wall = time.monotonic() - started
+    report = server.xcom(DAG_ID, run_id, "health_report")
+    print("  tasks: " + "; ".join(_timing(ti) for ti in server.task_instances(DAG_ID, run_id)), flush=True)
+    if state != "success":
+        raise RuntimeError(f"the refresh run ended {state}: {report.get('attention')}")
+    return wall, report
+
+
+def _timing(ti: dict[str, Any]) -> str:
+    """``task[map]: queued->start s + run s``, from the task instance's own timestamps."""
+
+    def at(key: str) -> datetime | None:
+        return datetime.fromisoformat(ti[key].replace("Z", "+00:00")) if ti.get(key) else None
+
+    queued, start, end = at("queued_when"), at("start_date"), at("end_date")
+    wait = f"{(start - queued).total_seconds():.1f}" if start and queued else "?"
+    run = f"{(end - start).total_seconds():.1f}" if end and start else "?"
+    index = f"[{ti['map_index']}]" if ti.get("map_index", -1) >= 0 else ""
+    return f"{ti['task_id']}{index} wait {wait}s run {run}s"
+
+
+def baseline(server: AirflowServer, seed: dict[str, Any], conn_ids: list[str]) -> float:
+    """The same per-account work with no Airflow around it: one refresh call and one PATCH each, in sequence."""
+    client = AirflowApiClient(server.base_url, server.username, server.password)
+    graph = requests.Session()
+    started = time.monotonic()
+    for conn_id, account in zip(conn_ids, seed["accounts"], strict=True):
+        answer = graph.get(f"{seed['graph_url']}/refresh_access_token",
+                           params={"grant_type": "ig_refresh_token", "access_token": account["access_token"]},
+                           timeout=60)  # fmt: skip
+        answer.raise_for_status()
+        extra = json.dumps({"client_secret": seed["client_secret"], "status": "ok",
+                            "refreshed_at": format_time(datetime.now(UTC))})  # fmt: skip
+        client.patch_connection(conn_id, "instagram", {"password": answer.json()["access_token"], "extra": extra})
+    return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep-home", action="store_true", help="keep the Airflow home (logs) for reading")
+    args = parser.parse_args()
+    emulator, seed = start_emulator(args.accounts)
+    server = AirflowServer(REPO / "dags")
+    api_conn = {"conn_type": "http", "host": server.base_url, "login": server.username, "password": server.password}
+    server.env["AIRFLOW_CONN_AIRFLOW_API_DEFAULT"] = json.dumps(api_conn)
+    server.env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "60"
+    server.env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "600"
+    walls, bases, ok = [], [], True
+    try:
+        server.start()
+        settle_scheduled_runs(server)
+        with tempfile.TemporaryDirectory() as folder:
+            conn_ids = import_connections(server, seed, Path(folder))
+            _, log_line = rest_calls(server, 0)
+            for run in range(1, args.runs + 1):
+                if run > 1:
+                    import_connections(server, seed, Path(folder))  # two days old again
+                control(seed, "POST", "clock", {"advance": 2 * DAY})
+                control(seed, "DELETE", "calls")
+                _, log_line = rest_calls(server, log_line)
+                wall, report = dag_run(server)
+                calls = control(seed, "GET", "calls")["calls"]
+                rest, log_line = rest_calls(server, log_line)
+                control(seed, "POST", "clock", {"advance": 2 * DAY})
+                base = baseline(server, seed, conn_ids)
+                _, log_line = rest_calls(server, log_line)
+                walls.append(wall)
+                bases.append(base)
+                refreshed = report["counts"].get("refreshed", 0)
+                per_account = calls.get("refresh_access_token", 0) / args.accounts
+                ok &= refreshed == args.accounts and per_account == 1 and rest["patch"] == args.accounts
+                print(f"run {run}: DAG {wall:.1f}s | baseline loop {base:.1f}s | ratio {wall / base:.2f} | "
+                      f"refreshed {refreshed:,}/{args.accounts:,} | Instagram calls {sum(calls.values()):,} "
+                      f"({per_account:.2f}/account) | REST: {rest['patch']:,} PATCH, {rest['list']} list, "
+                      f"{rest['auth']} login", flush=True)  # fmt: skip
+    finally:
+        server.stop(keep_home=args.keep_home)
+        if args.keep_home:
+            print(f"Airflow home kept at {server.home}")
+        emulator.terminate()
+        emulator.wait(timeout=60)
+    wall, base = statistics.median(walls), statistics.median(bases)
+    print(f"{args.accounts:,} accounts, median of {args.runs} runs: DAG run {wall:.1f}s (target <= "
+          f"{TARGET_SECONDS:.0f}s) | sequential baseline {base:.1f}s | ratio {wall / base:.2f}")  # fmt: skip
+    return 0 if ok and wall <= TARGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Connections in a real Airflow: created through the REST API, read back from the metadata database."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.airflow_server import AirflowServer
+
+
+def put_connection(server: AirflowServer, conn_id: str, conn_type: str = "instagram", **fields: Any) -> None:
+    """Create (or re-create) a connection in the metadata database through the REST API."""
+    server.request("DELETE", f"/api/v2/connections/{conn_id}")
+    extra = fields.pop("extra", None)
+    body = {"connection_id": conn_id, "conn_type": conn_type, **fields}
+    if extra is not None:
+        body["extra"] = json.dumps(extra)
+    answer = server.request("POST", "/api/v2/connections", json=body)
+    assert answer.status_code == 201, answer.text
+
+
+def delete_connections(server: AirflowServer, conn_type: str = "instagram") -> None:
+    listed = server.request("GET", "/api/v2/connections", params={"limit": 1000}).json()["connections"]
+    for conn in listed:
+        if conn["conn_type"] == conn_type:
+            server.request("DELETE", f"/api/v2/connections/{conn['connection_id']}")
+
+
+def stored_connections(server: AirflowServer) -> dict[str, dict[str, Any]]:
+    """Every connection row as the metadata database holds it, secrets included (``airflow connections export``).
+
+    ``extra`` is decoded to a dict.
+    """
+    out = server.cli("connections", "export", "-", "--file-format", "json").stdout
+    rows: dict[str, dict[str, Any]] = json.loads(out[out.index("{") :])
+    for row in rows.values():
+        extra = row.get("extra")
+        row["extra"] = json.loads(extra) if isinstance(extra, str) and extra else (extra or {})
+    return rows

@@ -1,0 +1,155 @@
+"""The REST token store against a real Airflow API server (through a fault-injecting proxy)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
+from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient, AirflowApiTokenStore
+from airflow_provider_instagram.tokens.state import TokenState
+from tests.airflow_server import AirflowServer
+from tests.conftest import API_PASSWORD, API_USER
+from tests.connections import put_connection, stored_connections
+from tests.faulty_proxy import FaultyProxy
+
+TOKEN = "IGAA" + "n" * 150
+
+
+@pytest.fixture
+def client(api_proxy: FaultyProxy) -> AirflowApiClient:
+    return AirflowApiClient(api_proxy.url, API_USER, API_PASSWORD, sleep=lambda _: None)
+
+
+@pytest.fixture
+def store(client: AirflowApiClient) -> AirflowApiTokenStore:
+    return AirflowApiTokenStore(client=client)
+
+
+@pytest.fixture
+def make_conn(airflow_server: AirflowServer) -> Iterator[Callable[..., str]]:
+    made: list[str] = []
+
+    def make(conn_id: str, conn_type: str = "instagram", password: str = "old-token", **extra: Any) -> str:
+        put_connection(airflow_server, conn_id, conn_type, host="http://127.0.0.1:9", login="app", password=password,
+                       extra=extra)  # fmt: skip
+        made.append(conn_id)
+        return conn_id
+
+    yield make
+    for conn_id in made:
+        airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")
+
+
+def stored(airflow_server: AirflowServer, conn_id: str) -> dict[str, Any]:
+    return stored_connections(airflow_server)[conn_id]
+
+
+def test_lists_every_instagram_connection_across_pages(
+    store: AirflowApiTokenStore, client: AirflowApiClient, make_conn: Callable[..., str]
+) -> None:
+    for i in range(5):
+        make_conn(f"st_ig_{i}", status="reauth_required", status_reason=f"reason {i}", username=f"user{i}")
+    make_conn("st_http", conn_type="http")
+    total = sum(1 for _ in client.iter_connections())
+    before = client.calls
+    accounts = {
+        s.conn_id: s for s in AirflowApiTokenStore(client=client).list_accounts() if s.conn_id.startswith("st_")
+    }
+    assert sorted(accounts) == [f"st_ig_{i}" for i in range(5)]
+    assert accounts["st_ig_3"].status_reason == "reason 3" and accounts["st_ig_3"].username == "user3"
+    assert client.calls - before == -(-total // 100)  # one listing call per page of 100
+    small_pages = list(client.iter_connections(page_size=2))
+    assert len(small_pages) == total
+
+
+def test_save_merges_extras_and_writes_the_token(
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], airflow_server: AirflowServer
+) -> None:
+    extra = {"client_secret": "app-secret", "app_conn_id": "ig_app", "status": "reauth_required",
+             "status_reason": "old"}  # fmt: skip
+    make_conn("st_save", **extra)
+    state = TokenState("st_save", expires_at=datetime(2027, 1, 28, tzinfo=UTC), refreshed_at=datetime.now(UTC),
+                       status="ok", fingerprint="f00", user_id="17", username="alice")  # fmt: skip
+    store.save(state, token=TOKEN, extra=extra)
+    row = stored(airflow_server, "st_save")
+    assert row["password"] == TOKEN
+    assert row["extra"]["client_secret"] == "app-secret" and row["extra"]["app_conn_id"] == "ig_app"
+    assert (row["extra"]["status"], row["extra"]["username"], row["extra"]["expires_at"]) == (
+        "ok", "alice", "2027-01-28T00:00:00+00:00",
+    )  # fmt: skip
+    assert "status_reason" not in row["extra"]
+    assert store.describe("st_save") == TokenState.from_extra("st_save", row["extra"])
+
+    store.save(state, token=None, extra=row["extra"])  # lifecycle only: the token stays
+    assert stored(airflow_server, "st_save")["password"] == TOKEN
+
+
+def test_a_connection_outside_the_database_is_not_writable(store: AirflowApiTokenStore) -> None:
+    with pytest.raises(TokenNotWritableError, match="environment variable or a secrets backend") as caught:
+        store.describe("st_only_in_env")
+    assert "auto_refresh" in str(caught.value) and "airflow connections add" in str(caught.value)
+    with pytest.raises(TokenNotWritableError):
+        store.save(TokenState("st_only_in_env"), token=TOKEN, extra={})
+
+
+def test_transient_failures_are_retried(
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+) -> None:
+    make_conn("st_retry")
+    api_proxy.fail("PATCH", "/connections/st_retry", 503, times=2)
+    store.save(TokenState("st_retry", status="ok", username="bob"), token=TOKEN, extra={})
+    patches = [status for method, path, status in api_proxy.seen if method == "PATCH"]
+    assert patches == [503, 503, 200]
+    assert stored(airflow_server, "st_retry")["password"] == TOKEN
+
+
+def test_persistent_failure_raises_a_clear_error_without_the_token(
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+) -> None:
+    make_conn("st_down")
+    api_proxy.fail("PATCH", "/connections/st_down", 503)
+    with pytest.raises(TokenStoreError, match="after 5 attempts") as caught:
+        store.save(TokenState("st_down"), token=TOKEN, extra={})
+    assert TOKEN not in str(caught.value)
+    assert stored(airflow_server, "st_down")["password"] == "old-token"
+
+
+def test_a_200_that_changed_nothing_is_not_believed(
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy
+) -> None:
+    make_conn("st_noop")
+    api_proxy.fail("PATCH", "/connections/st_noop", 200, times=1)
+    with pytest.raises(TokenStoreError, match="did not apply it"):
+        store.save(TokenState("st_noop", username="carol"), token=TOKEN, extra={})
+
+
+def test_forbidden_names_the_permission_to_grant(
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy
+) -> None:
+    make_conn("st_forbidden")
+    api_proxy.fail("PATCH", "/connections/st_forbidden", 403)
+    with pytest.raises(TokenStoreError, match=r"may not edit connection 'st_forbidden'.*role OP or ADMIN"):
+        store.save(TokenState("st_forbidden"), token=TOKEN, extra={})
+
+
+def test_wrong_credentials_and_unreachable_server(api_proxy: FaultyProxy) -> None:
+    wrong = AirflowApiTokenStore(client=AirflowApiClient(api_proxy.url, API_USER, "wrong", sleep=lambda _: None))
+    with pytest.raises(TokenStoreError, match="refused the login of connection 'airflow_api_default'"):
+        wrong.list_accounts()
+    down = AirflowApiTokenStore(client=AirflowApiClient("http://127.0.0.1:9", "u", "p", sleep=lambda _: None))
+    with pytest.raises(TokenStoreError, match="Is the API server running"):
+        down.list_accounts()
+
+
+def test_missing_api_connection_says_how_to_create_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_AIRFLOW_API_DEFAULT", raising=False)
+    with pytest.raises(TokenStoreError, match="host = the API server URL"):
+        AirflowApiClient.from_connection("airflow_api_missing")
+    monkeypatch.setenv("AIRFLOW_CONN_AIRFLOW_API_PARTIAL", json.dumps({"conn_type": "http", "host": "localhost"}))
+    with pytest.raises(TokenStoreError, match=r"needs host .* login and password; it has host"):
+        AirflowApiClient.from_connection("airflow_api_partial")
