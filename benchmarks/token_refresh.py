@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,13 +51,16 @@ def control(seed: dict[str, Any], method: str, path: str, body: dict[str, Any] |
     return requests.request(method, f"{seed['base_url']}/_emulator/{path}", json=body, timeout=60).json()
 
 
-def import_connections(server: AirflowServer, seed: dict[str, Any], folder: Path) -> list[str]:
-    """Every account as an ``instagram`` connection whose token was refreshed two days ago (one CLI call)."""
+def put_connections(server: AirflowServer, seed: dict[str, Any], action: str) -> list[str]:
+    """Every account as an ``instagram`` connection whose token was refreshed two days ago (REST bulk calls).
+
+    ``action`` is ``create`` (first time) or ``update`` (make them two days old again before the next run).
+    """
     now = datetime.now(UTC)
-    conns = {
-        f"ig_bench_{i:04d}": {
-            "conn_type": "instagram", "host": seed["graph_url"], "login": seed["client_id"],
-            "password": account["access_token"],
+    entities = [
+        {
+            "connection_id": f"ig_bench_{i:04d}", "conn_type": "instagram", "host": seed["graph_url"],
+            "login": seed["client_id"], "password": account["access_token"],
             "extra": json.dumps({
                 "client_secret": seed["client_secret"], "user_id": account["user_id"],
                 "username": account["username"], "refreshed_at": format_time(now - timedelta(days=2)),
@@ -65,11 +68,14 @@ def import_connections(server: AirflowServer, seed: dict[str, Any], folder: Path
             }),
         }
         for i, account in enumerate(seed["accounts"])
-    }  # fmt: skip
-    path = folder / "connections.json"
-    path.write_text(json.dumps(conns))
-    server.cli("connections", "import", str(path), "--overwrite", timeout=600)
-    return sorted(conns)
+    ]  # fmt: skip
+    for start in range(0, len(entities), 250):
+        body = {"actions": [{"action": action, "entities": entities[start : start + 250]}]}
+        answer = server.request("PATCH", "/api/v2/connections", json=body, timeout=1800)
+        result = answer.json()[action]
+        if answer.status_code != 200 or result["errors"]:
+            raise RuntimeError(f"bulk {action} of connections failed: {answer.status_code} {result['errors']}")
+    return [e["connection_id"] for e in entities]
 
 
 def settle_scheduled_runs(server: AirflowServer, timeout: float = 300.0) -> None:
@@ -87,7 +93,7 @@ def settle_scheduled_runs(server: AirflowServer, timeout: float = 300.0) -> None
 def rest_calls(server: AirflowServer, since_line: int) -> tuple[dict[str, int], int]:
     """Public REST calls after ``since_line`` of the API server's access log, by kind; and the new line count."""
     lines = server.process_log_files()["api-server"].read_text(errors="replace").splitlines()
-    counts = {"patch": 0, "list": 0, "auth": 0}
+    counts = {"patch": 0, "bulk": 0, "list": 0, "auth": 0}
     for line in lines[since_line:]:
         found = ACCESS.search(line)
         if not found:
@@ -95,6 +101,8 @@ def rest_calls(server: AirflowServer, since_line: int) -> tuple[dict[str, int], 
         method, path = found.groups()
         if method == "PATCH" and path.startswith("/api/v2/connections/"):
             counts["patch"] += 1
+        elif method == "PATCH" and path == "/api/v2/connections":
+            counts["bulk"] += 1
         elif method == "GET" and path == "/api/v2/connections":
             counts["list"] += 1
         elif method == "POST" and path == "/auth/token":
@@ -154,35 +162,37 @@ def main() -> int:
     api_conn = {"conn_type": "http", "host": server.base_url, "login": server.username, "password": server.password}
     server.env["AIRFLOW_CONN_AIRFLOW_API_DEFAULT"] = json.dumps(api_conn)
     server.env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "60"
+    server.env["AIRFLOW__API__WORKERS"] = os.environ.get("BENCH_API_WORKERS", "1")
     server.env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "600"
     walls, bases, ok = [], [], True
     try:
         server.start()
         settle_scheduled_runs(server)
-        with tempfile.TemporaryDirectory() as folder:
-            conn_ids = import_connections(server, seed, Path(folder))
-            _, log_line = rest_calls(server, 0)
-            for run in range(1, args.runs + 1):
-                if run > 1:
-                    import_connections(server, seed, Path(folder))  # two days old again
-                control(seed, "POST", "clock", {"advance": 2 * DAY})
-                control(seed, "DELETE", "calls")
-                _, log_line = rest_calls(server, log_line)
-                wall, report = dag_run(server)
-                calls = control(seed, "GET", "calls")["calls"]
-                rest, log_line = rest_calls(server, log_line)
-                control(seed, "POST", "clock", {"advance": 2 * DAY})
-                base = baseline(server, seed, conn_ids)
-                _, log_line = rest_calls(server, log_line)
-                walls.append(wall)
-                bases.append(base)
-                refreshed = report["counts"].get("refreshed", 0)
-                per_account = calls.get("refresh_access_token", 0) / args.accounts
-                ok &= refreshed == args.accounts and per_account == 1 and rest["patch"] == args.accounts
-                print(f"run {run}: DAG {wall:.1f}s | baseline loop {base:.1f}s | ratio {wall / base:.2f} | "
-                      f"refreshed {refreshed:,}/{args.accounts:,} | Instagram calls {sum(calls.values()):,} "
-                      f"({per_account:.2f}/account) | REST: {rest['patch']:,} PATCH, {rest['list']} list, "
-                      f"{rest['auth']} login", flush=True)  # fmt: skip
+        started = time.monotonic()
+        conn_ids = put_connections(server, seed, "create")
+        print(f"{len(conn_ids):,} connections created in {time.monotonic() - started:.1f}s", flush=True)
+        _, log_line = rest_calls(server, 0)
+        for run in range(1, args.runs + 1):
+            if run > 1:
+                put_connections(server, seed, "update")  # two days old again
+            control(seed, "POST", "clock", {"advance": 2 * DAY})
+            control(seed, "DELETE", "calls")
+            _, log_line = rest_calls(server, log_line)
+            wall, report = dag_run(server)
+            calls = control(seed, "GET", "calls")["calls"]
+            rest, log_line = rest_calls(server, log_line)
+            control(seed, "POST", "clock", {"advance": 2 * DAY})
+            base = baseline(server, seed, conn_ids)
+            _, log_line = rest_calls(server, log_line)
+            walls.append(wall)
+            bases.append(base)
+            refreshed = report["counts"].get("refreshed", 0)
+            per_account = calls.get("refresh_access_token", 0) / args.accounts
+            ok &= refreshed == args.accounts and per_account == 1 and rest["patch"] == 0
+            print(f"run {run}: DAG {wall:.1f}s | baseline loop {base:.1f}s | ratio {wall / base:.2f} | "
+                  f"refreshed {refreshed:,}/{args.accounts:,} | Instagram calls {sum(calls.values()):,} "
+                  f"({per_account:.2f}/account) | REST: {rest['bulk']} bulk PATCH, {rest['patch']} single PATCH, "
+                  f"{rest['list']} list, {rest['auth']} login", flush=True)  # fmt: skip
     finally:
         server.stop(keep_home=args.keep_home)
         if args.keep_home:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,19 +16,19 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
 
 @dataclass
 class FaultRule:
-    """Answer ``status`` to requests whose method matches and whose path contains ``path_contains``.
+    """Answer ``status`` to requests whose method matches and whose path (query included) matches ``path``.
 
     :param times: how many matching requests fail; ``None`` fails every one.
     """
 
     method: str
-    path_contains: str
+    path: str  # a regular expression, searched
     status: int = 503
     times: int | None = None
     fired: int = 0
 
     def take(self, method: str, path: str) -> bool:
-        if method != self.method or self.path_contains not in path:
+        if method != self.method or not re.search(self.path, path):
             return False
         if self.times is not None and self.fired >= self.times:
             return False
@@ -53,8 +54,8 @@ class FaultyProxy:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def fail(self, method: str, path_contains: str, status: int = 503, times: int | None = None) -> FaultRule:
-        rule = FaultRule(method, path_contains, status, times)
+    def fail(self, method: str, path: str, status: int = 503, times: int | None = None) -> FaultRule:
+        rule = FaultRule(method, path, status, times)
         with self._lock:
             self.rules.append(rule)
         return rule

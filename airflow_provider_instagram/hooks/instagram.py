@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -18,6 +17,7 @@ import requests
 from airflow.sdk import BaseHook
 
 from airflow_provider_instagram import __version__
+from airflow_provider_instagram._compat import cached_property
 from airflow_provider_instagram.exceptions import InstagramError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy
@@ -102,6 +102,7 @@ class InstagramHook(BaseHook):
     :param instagram_conn_id: the ``instagram`` connection holding the account's long-lived token.
     :param retry_policy: retries, back-off and rate-limit waits (see :class:`RetryPolicy`).
     :param sleep: how to wait (injected by tests).
+    :param connection: the account's connection when the caller already read it (saves one lookup per hook).
     """
 
     conn_name_attr = "instagram_conn_id"
@@ -115,10 +116,12 @@ class InstagramHook(BaseHook):
         instagram_conn_id: str = default_conn_name,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        connection: Any | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.instagram_conn_id = instagram_conn_id
+        self._connection = connection
         self.retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
 
@@ -126,7 +129,7 @@ class InstagramHook(BaseHook):
     @cached_property
     def params(self) -> ConnectionParams:
         """The checked connection parameters (account connection over its app connection)."""
-        conn = self.get_connection(self.instagram_conn_id)
+        conn = self._connection if self._connection is not None else self.get_connection(self.instagram_conn_id)
         app_conn_id = (conn.extra_dejson or {}).get("app_conn_id")
         app_conn = self.get_connection(app_conn_id) if app_conn_id else None
         params = build_params(conn, app_conn)

@@ -20,7 +20,7 @@ from airflow_provider_instagram.exceptions import (
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.tokens.policy import Action, decide
 from airflow_provider_instagram.tokens.state import TokenState, fingerprint, format_time
-from airflow_provider_instagram.tokens.store import StoredToken, TokenStore
+from airflow_provider_instagram.tokens.store import StoredToken, TokenStore, TokenWrite
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,10 @@ class AccountResult:
         return cls(**{**data, "outcome": Outcome(data["outcome"])})
 
 
+def _account_hook(conn_id: str, connection: Any) -> InstagramHook:
+    return InstagramHook(instagram_conn_id=conn_id, connection=connection)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -90,7 +94,7 @@ class TokenRefresher:
     One account's failure never reaches another: every outcome is a :class:`AccountResult`, never an exception.
 
     :param store: where tokens are read and written.
-    :param hook_factory: builds the hook of one account's connection (tests inject a retry policy).
+    :param hook_factory: builds the hook of one account from its conn id and the connection the store read.
     :param clock: the current time (tests use the emulator's clock).
     :param max_workers: accounts refreshed at once.
     """
@@ -99,35 +103,54 @@ class TokenRefresher:
         self,
         store: TokenStore,
         *,
-        hook_factory: Callable[[str], InstagramHook] | None = None,
+        hook_factory: Callable[[str, Any], InstagramHook] | None = None,
         clock: Callable[[], datetime] = utcnow,
         max_workers: int = 8,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.store = store
-        self.hook_factory = hook_factory or (lambda conn_id: InstagramHook(instagram_conn_id=conn_id))
+        self.hook_factory = hook_factory or (
+            lambda conn_id, conn: InstagramHook(instagram_conn_id=conn_id, connection=conn)
+        )
         self.clock = clock
         self.max_workers = max_workers
 
     def refresh_all(self, states: Sequence[TokenState]) -> list[AccountResult]:
-        """Refresh every account, ``max_workers`` at a time; results in the order of ``states``."""
+        """Refresh every account, ``max_workers`` at a time, then save all writes in one go (the store may batch
+        them); results in the order of ``states``."""
         if not states:
             return []
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(states))) as pool:
-            return list(pool.map(self.refresh_isolated, states))
-
-    def refresh_isolated(self, state: TokenState) -> AccountResult:
-        try:
-            result = self.refresh(state)
-        except Exception as exc:  # isolation: report it for this account, let the others go on
-            log.error("Account %s: unexpected %s: %s", state.conn_id, type(exc).__name__, exc)
-            result = AccountResult.of(state, Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
-        log.info("Account %s: %s %s", result.conn_id, result.outcome, result.detail)
-        return result
+            steps = list(pool.map(self._step_isolated, states))
+        writes = [step for step in steps if isinstance(step, PendingWrite)]
+        errors = self.store.save_many([w.write for w in writes]) if writes else []
+        landed = {id(w): w.outcome(error) for w, error in zip(writes, errors, strict=True)}
+        results = [landed[id(step)] if isinstance(step, PendingWrite) else step for step in steps]
+        for result in results:
+            log.info("Account %s: %s %s", result.conn_id, result.outcome, result.detail)
+        return results
 
     def refresh(self, listed: TokenState) -> AccountResult:
-        """Refresh one account (see the module docstring); raises only on bugs."""
+        """Refresh one account and save at once; raises only on bugs."""
+        step = self._step(listed)
+        if not isinstance(step, PendingWrite):
+            return step
+        try:
+            self.store.save(step.write.state, token=step.write.token, extra=step.write.extra)
+        except TokenStoreError as exc:
+            return step.outcome(exc)
+        return step.outcome(None)
+
+    def _step_isolated(self, state: TokenState) -> AccountResult | PendingWrite:
+        try:
+            return self._step(state)
+        except Exception as exc:  # isolation: report it for this account, let the others go on
+            log.error("Account %s: unexpected %s: %s", state.conn_id, type(exc).__name__, exc)
+            return AccountResult.of(state, Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
+
+    def _step(self, listed: TokenState) -> AccountResult | PendingWrite:
+        """Everything for one account but the write: a final result, or the write still to make."""
         now = self.clock()
         cheap = decide(listed, now)
         if cheap.action is Action.SKIP_FRESH:  # no need to read the secret at all
@@ -149,9 +172,9 @@ class TokenRefresher:
             return self._mark(state, stored, decision.reason, 0)
         return self._refresh(state, stored, now)
 
-    def _refresh(self, state: TokenState, stored: StoredToken, now: datetime) -> AccountResult:
+    def _refresh(self, state: TokenState, stored: StoredToken, now: datetime) -> AccountResult | PendingWrite:
         token = str(stored.token)
-        hook = self.hook_factory(state.conn_id)
+        hook = self.hook_factory(state.conn_id, stored.connection)
         try:
             issued = hook.refresh_long_lived_token(token)
         except InstagramAuthError as exc:
@@ -166,17 +189,20 @@ class TokenRefresher:
             state, expires_at=expires_at, refreshed_at=now, status="ok", status_reason=None,
             fingerprint=fingerprint(issued.access_token), **self._profile(state, hook),
         )  # fmt: skip
-        try:
-            self.store.save(fresh, token=issued.access_token, extra=stored.extra)
-        except TokenStoreError as exc:
-            outcome = Outcome.NOT_WRITABLE if isinstance(exc, TokenNotWritableError) else Outcome.WRITE_FAILED
-            old = format_time(state.expires_at) or "its expiry"
+        calls = hook.api_calls
+
+        def outcome(error: TokenStoreError | None) -> AccountResult:
+            if error is None:
+                return AccountResult.of(fresh, Outcome.REFRESHED, "", calls)
+            kind = Outcome.NOT_WRITABLE if isinstance(error, TokenNotWritableError) else Outcome.WRITE_FAILED
             detail = (
-                f"Instagram refreshed the token (new expiry {format_time(expires_at)}) but saving it failed: {exc}. "
-                f"The old token keeps working until {old}; the next run tries again"
+                f"Instagram refreshed the token (new expiry {format_time(expires_at)}) but saving it failed: "
+                f"{error}. The old token keeps working until {format_time(state.expires_at) or 'its expiry'}; "
+                "the next run tries again"
             )
-            return AccountResult.of(state, outcome, detail, hook.api_calls)
-        return AccountResult.of(fresh, Outcome.REFRESHED, "", hook.api_calls)
+            return AccountResult.of(state, kind, detail, calls)
+
+        return PendingWrite(TokenWrite(fresh, issued.access_token, stored.extra), outcome)
 
     def _profile(self, state: TokenState, hook: InstagramHook) -> dict[str, Any]:
         """Fill in a missing user id or username (one extra call, only the first time)."""
@@ -196,7 +222,7 @@ class TokenRefresher:
 
     def _after_auth_error(
         self, state: TokenState, stored: StoredToken, hook: InstagramHook, exc: InstagramAuthError
-    ) -> AccountResult:
+    ) -> AccountResult | PendingWrite:
         # Instagram's answer to a refresh under 24 h is unconfirmed and may be a 190. Ask /me before judging.
         try:
             hook.get_profile(["id"])
@@ -208,18 +234,26 @@ class TokenRefresher:
         detail = f"Instagram refused the refresh ({exc}) but the token still works; the next run tries again"
         return AccountResult.of(state, Outcome.REFUSED, detail, hook.api_calls)
 
-    def _mark(self, state: TokenState, stored: StoredToken, reason: str, calls: int) -> AccountResult:
+    def _mark(self, state: TokenState, stored: StoredToken, reason: str, calls: int) -> PendingWrite:
         """Record ``reauth_required`` with the reason; the token itself is kept as it is."""
         token = stored.token
         marked = replace(
             state, status="reauth_required", status_reason=reason, fingerprint=fingerprint(token) if token else None
         )
-        detail = f"{reason}; {REAUTH_FIX}"
-        try:
-            self.store.save(marked, token=None, extra=stored.extra)
-        except TokenStoreError as exc:
-            detail += f" (the status could not be recorded: {exc})"
-        return AccountResult.of(marked, Outcome.REAUTH_REQUIRED, detail, calls)
+
+        def outcome(error: TokenStoreError | None) -> AccountResult:
+            unrecorded = f" (the status could not be recorded: {error})" if error else ""
+            return AccountResult.of(marked, Outcome.REAUTH_REQUIRED, f"{reason}; {REAUTH_FIX}{unrecorded}", calls)
+
+        return PendingWrite(TokenWrite(marked, None, stored.extra), outcome)
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A write one account still needs, and how its success or failure reads as that account's result."""
+
+    write: TokenWrite
+    outcome: Callable[[TokenStoreError | None], AccountResult]
 
 
 REAUTH_FIX = (

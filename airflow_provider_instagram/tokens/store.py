@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,21 @@ class StoredToken:
 
     :param token: the token string (the connection's password), or ``None`` when empty.
     :param extra: every extra of the connection, lifecycle fields included.
+    :param connection: the connection object itself, where the store has one (a hook can reuse it).
     """
 
+    token: str | None = field(repr=False)
+    extra: Mapping[str, Any] = field(repr=False)
+    connection: Any = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class TokenWrite:
+    """One account's write: its new lifecycle fields, its new token (``None`` keeps the stored one), and the
+    connection's current extras to merge them over.
+    """
+
+    state: TokenState
     token: str | None = field(repr=False)
     extra: Mapping[str, Any] = field(repr=False)
 
@@ -46,6 +59,19 @@ class TokenStore(ABC):
         Raises ``TokenStoreError`` unless the write is known to have landed.
         """
 
+    def save_many(self, writes: Sequence[TokenWrite]) -> list[TokenStoreError | None]:
+        """Make every write; per write, ``None`` when it landed or the error when not. One failing write never
+        stops the others. Stores that can batch override this; the default saves one by one."""
+        errors: list[TokenStoreError | None] = []
+        for write in writes:
+            try:
+                self.save(write.state, token=write.token, extra=write.extra)
+            except TokenStoreError as exc:
+                errors.append(exc)
+            else:
+                errors.append(None)
+        return errors
+
     def read(self, conn_id: str) -> StoredToken:
         """The account's token and extras, read through the task SDK (the secret values, unmasked)."""
         from airflow.sdk import BaseHook
@@ -54,4 +80,4 @@ class TokenStore(ABC):
             conn = BaseHook.get_connection(conn_id)
         except Exception as exc:  # the SDK raises AirflowNotFoundException and friends, with no token in them
             raise TokenStoreError(f"Cannot read connection {conn_id!r}: {exc}") from exc
-        return StoredToken(token=conn.password or None, extra=dict(conn.extra_dejson or {}))
+        return StoredToken(token=conn.password or None, extra=dict(conn.extra_dejson or {}), connection=conn)

@@ -17,6 +17,7 @@ from tests.connections import delete_connections, put_connection, stored_connect
 from tests.faulty_proxy import FaultyProxy
 
 DAY = 86_400
+BULK = r"^/api/v2/connections$"
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def test_refresh_under_a_real_scheduler(
     before = stored_connections(airflow_server)
     emulator_client.advance_clock(2 * DAY)
     emulator_client.invalidate(accounts[2]["id"], "revoked")
-    api_proxy.fail("PATCH", "/connections/ig_b", 503, times=2)  # the write-back of ig_b needs retries
+    api_proxy.fail("PATCH", BULK, 503, times=2)  # the bulk write-back needs retries
     emulator_client.reset_calls()
 
     run_id, state = run(airflow_server, {"conn_ids": ["ig_env_only"]})
@@ -99,7 +100,7 @@ def test_refresh_under_a_real_scheduler(
     assert "access revoked" in revoked["extra"]["status_reason"]
     assert after["ig_fresh"] == before["ig_fresh"] and after["ig_optout"] == before["ig_optout"]
     assert calls(emulator_client, "refresh_access_token") == 3  # a, b, revoked: one call each
-    assert [s for m, p, s in api_proxy.seen if m == "PATCH" and "ig_b" in p] == [503, 503, 200]
+    assert [s for m, p, s in api_proxy.seen if m == "PATCH"] == [503, 503, 200]  # one bulk write, retried
 
     report = airflow_server.xcom(TOKEN_REFRESH_DAG, run_id, "health_report")
     assert {a["connection"] for a in report["attention"]} == {"ig_revoked", "ig_env_only"}
@@ -130,7 +131,8 @@ def test_a_write_back_that_keeps_failing_fails_the_run_and_loses_no_token(
     connect(airflow_server, emulator_client, "ig_b", accounts[1], refreshed_hours_ago=48)
     before = stored_connections(airflow_server)
     emulator_client.advance_clock(2 * DAY)
-    api_proxy.fail("PATCH", "/connections/ig_a", 503)
+    api_proxy.fail("PATCH", BULK, 503)  # the bulk write fails for good: each account is then written alone
+    api_proxy.fail("PATCH", r"/connections/ig_a\?", 503)  # and ig_a's own write fails for good too
 
     run_id, state = run(airflow_server)
 
@@ -145,6 +147,8 @@ def test_a_write_back_that_keeps_failing_fails_the_run_and_loses_no_token(
     old = before["ig_a"]["password"]
     graph = emulator_client.seed()["graph_url"]
     assert requests.get(f"{graph}/me", params={"access_token": old}, timeout=10).status_code == 200
+    singles = [(p.split("?")[0], s) for m, p, s in api_proxy.seen if m == "PATCH" and "?" in p]
+    assert sorted(set(singles)) == [("/api/v2/connections/ig_a", 503), ("/api/v2/connections/ig_b", 200)]
     assert_no_token_in_logs(airflow_server, {old, after["ig_b"]["password"]})
 
 

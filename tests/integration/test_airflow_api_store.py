@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
 from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient, AirflowApiTokenStore
 from airflow_provider_instagram.tokens.state import TokenState
+from airflow_provider_instagram.tokens.store import TokenWrite
 from tests.airflow_server import AirflowServer
 from tests.conftest import API_PASSWORD, API_USER
 from tests.connections import put_connection, stored_connections
@@ -153,3 +154,35 @@ def test_missing_api_connection_says_how_to_create_it(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AIRFLOW_CONN_AIRFLOW_API_PARTIAL", json.dumps({"conn_type": "http", "host": "localhost"}))
     with pytest.raises(TokenStoreError, match=r"needs host .* login and password; it has host"):
         AirflowApiClient.from_connection("airflow_api_partial")
+
+
+def test_save_many_writes_in_bulk_and_isolates_a_missing_connection(
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+) -> None:
+    make_conn("st_bulk_a", keep="a")
+    make_conn("st_bulk_b", keep="b")
+    writes = [
+        TokenWrite(TokenState("st_bulk_a", username="a"), TOKEN, {"keep": "a"}),
+        TokenWrite(TokenState("st_bulk_gone", username="x"), TOKEN, {}),
+        TokenWrite(TokenState("st_bulk_b", username="b"), None, {"keep": "b"}),
+    ]
+    errors = store.save_many(writes)
+    assert errors[0] is None and errors[2] is None
+    assert isinstance(errors[1], TokenNotWritableError)
+    rows = stored_connections(airflow_server)
+    assert (rows["st_bulk_a"]["password"], rows["st_bulk_a"]["extra"]) == (TOKEN, {"keep": "a", "status": "ok",
+                                                                                   "username": "a"})  # fmt: skip
+    assert (rows["st_bulk_b"]["password"], rows["st_bulk_b"]["extra"]["username"]) == ("old-token", "b")
+    patches = [p.split("?")[0] for m, p, _ in api_proxy.seen if m == "PATCH"]
+    assert patches == ["/api/v2/connections", "/api/v2/connections/st_bulk_gone"]  # one bulk call, one lookup
+
+
+def test_save_many_falls_back_to_single_writes_when_bulk_fails(
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+) -> None:
+    make_conn("st_fallback")
+    api_proxy.fail("PATCH", r"^/api/v2/connections$", 503)
+    assert store.save_many([TokenWrite(TokenState("st_fallback", username="f"), TOKEN, {})]) == [None]
+    assert stored_connections(airflow_server)["st_fallback"]["password"] == TOKEN
+    statuses = [s for m, p, s in api_proxy.seen if m == "PATCH"]
+    assert statuses == [503] * 5 + [200]  # the bulk call's 5 attempts, then the account on its own
