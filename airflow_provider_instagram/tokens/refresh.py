@@ -123,10 +123,9 @@ class TokenRefresher:
             return []
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(states))) as pool:
             steps = list(pool.map(self._step_isolated, states))
-        writes = [step for step in steps if isinstance(step, PendingWrite)]
-        errors = self.store.save_many([w.write for w in writes]) if writes else []
-        landed = {id(w): w.outcome(error) for w, error in zip(writes, errors, strict=True)}
-        results = [landed[id(step)] if isinstance(step, PendingWrite) else step for step in steps]
+        writes = [step.write for step in steps if isinstance(step, PendingWrite)]
+        errors = iter(self.store.save_many(writes) if writes else [])
+        results = [step.outcome(next(errors)) if isinstance(step, PendingWrite) else step for step in steps]
         for result in results:
             log.info("Account %s: %s %s", result.conn_id, result.outcome, result.detail)
         return results
