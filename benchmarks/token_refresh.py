@@ -78,18 +78,6 @@ def put_connections(server: AirflowServer, seed: dict[str, Any], action: str) ->
     return [e["connection_id"] for e in entities]
 
 
-def settle_scheduled_runs(server: AirflowServer, timeout: float = 300.0) -> None:
-    """The DAG's first scheduled run starts as soon as it is parsed: let it end before measuring."""
-    server.wait_for_dag(DAG_ID)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = server.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns").json()["dag_runs"]
-        if runs and all(run["state"] in ("success", "failed") for run in runs):
-            return
-        time.sleep(0.5)
-    raise RuntimeError("the first scheduled run did not finish")
-
-
 def rest_calls(server: AirflowServer, since_line: int) -> tuple[dict[str, int], int]:
     """Public REST calls after ``since_line`` of the API server's access log, by kind; and the new line count."""
     lines = server.process_log_files()["api-server"].read_text(errors="replace").splitlines()
@@ -167,7 +155,7 @@ def main() -> int:
     walls, bases, ok = [], [], True
     try:
         server.start()
-        settle_scheduled_runs(server)
+        server.settle_first_scheduled_runs(DAG_ID)
         started = time.monotonic()
         conn_ids = put_connections(server, seed, "create")
         print(f"{len(conn_ids):,} connections created in {time.monotonic() - started:.1f}s", flush=True)

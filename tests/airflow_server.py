@@ -466,6 +466,18 @@ class AirflowServer:
             f"import errors: {json.dumps(self.import_errors(), indent=1)}\n{self.describe_logs(20)}"
         )
 
+    def settle_first_scheduled_runs(self, dag_id: str, timeout: float = 300.0) -> list[str]:
+        """A scheduled DAG, unpaused at creation, gets its first run as soon as it is parsed: wait until every
+        run of ``dag_id`` has ended, so that it cannot interfere with the runs a test triggers; their states."""
+        self.wait_for_dag(dag_id)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self._json("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns")["dag_runs"]
+            if runs and all(run["state"] in TERMINAL_RUN_STATES for run in runs):
+                return [str(run["state"]) for run in runs]
+            time.sleep(POLL_INTERVAL)
+        raise AirflowServerError(f"the first scheduled run of {dag_id} did not end within {timeout:.0f}s")
+
     def trigger(
         self, dag_id: str, conf: Mapping[str, Any] | None = None, *, logical_date: datetime | None = None
     ) -> str:

@@ -161,7 +161,7 @@ class InstagramHook(BaseHook):
     def _token(self, token: str | None = None) -> str:
         return token or self.params.require(
             "access token (password)", self.params.access_token,
-            "onboard the account (airflow-instagram connect) or paste a long-lived token into the password field",
+            "run the token chain (InstagramHook.get_long_lived_token) or put a long-lived token in the password field",
         )  # fmt: skip
 
     def _get(self, path: str, params: dict[str, Any], token: str | None = None) -> Any:

@@ -256,6 +256,6 @@ class PendingWrite:
 
 
 REAUTH_FIX = (
-    "reconnect the account (airflow-instagram connect --conn-id <id>), or paste a new long-lived token "
-    "into the connection's password field"
+    "reconnect the account: put a new long-lived token into the connection's password field "
+    "(InstagramHook.get_long_lived_token(code) runs the authorization chain)"
 )

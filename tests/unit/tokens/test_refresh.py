@@ -106,7 +106,7 @@ def test_rejected_tokens_are_marked_with_the_human_reason(
     assert results["ig_0"].outcome is Outcome.REFRESHED  # isolation: the other account is unaffected
     bad = results["ig_1"]
     assert bad.outcome is Outcome.REAUTH_REQUIRED
-    assert words in bad.detail and "airflow-instagram connect" in bad.detail
+    assert words in bad.detail and "new long-lived token into the connection's password field" in bad.detail
     conn = store.conn("ig_1")
     assert conn["password"] == token_before  # a rejected token is kept, never thrown away
     assert (conn["extra"]["status"], conn["extra"]["fingerprint"]) == ("reauth_required", fingerprint(token_before))
