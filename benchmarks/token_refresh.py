@@ -36,6 +36,8 @@ from tests.airflow_server import AirflowServer  # noqa: E402
 DAG_ID = "instagram_token_refresh"
 DAY = 86_400
 TARGET_SECONDS = 60.0
+# Small bulk calls: each holds SQLite's write lock while Airflow masks every new password (see the README).
+SEED_CHUNK = 25
 ACCESS = re.compile(r"method=(\w+) path=(\S+)")
 
 
@@ -69,8 +71,8 @@ def put_connections(server: AirflowServer, seed: dict[str, Any], action: str) ->
         }
         for i, account in enumerate(seed["accounts"])
     ]  # fmt: skip
-    for start in range(0, len(entities), 250):
-        body = {"actions": [{"action": action, "entities": entities[start : start + 250]}]}
+    for start in range(0, len(entities), SEED_CHUNK):
+        body = {"actions": [{"action": action, "entities": entities[start : start + SEED_CHUNK]}]}
         answer = server.request("PATCH", "/api/v2/connections", json=body, timeout=1800)
         result = answer.json()[action]
         if answer.status_code != 200 or result["errors"]:
