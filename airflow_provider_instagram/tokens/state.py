@@ -114,9 +114,6 @@ class TokenState:
         """The fields of a token someone put in by hand: status ok, age and expiry unknown."""
         return replace(self, expires_at=None, refreshed_at=None, status="ok", status_reason=None, fingerprint=None)
 
-    def days_left(self, now: datetime) -> float | None:
-        return None if self.expires_at is None else (self.expires_at - now).total_seconds() / 86_400
-
 
 def merge_extra(extra: Mapping[str, Any] | None, state: TokenState) -> dict[str, Any]:
     """``extra`` with ``state``'s lifecycle keys applied; keys set to ``None`` are removed."""

@@ -91,6 +91,7 @@ def seed_accounts(store: EnvTokenStore, emulator_client: EmulatorClient) -> Call
             conn_id = f"ig_{i}"
             conn_extra = {
                 "client_secret": seed["client_secret"], "api": seed["api"], "oauth_url": seed["oauth_url"],
+                "redirect_uri": seed["redirect_uri"],
                 "user_id": account["user_id"], "username": account["username"],
                 **(extra or {}), **per_account.get(conn_id, {}),
             }  # fmt: skip

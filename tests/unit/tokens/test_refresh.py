@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from airflow_provider_instagram.emulator import EmulatorClient
+from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.tokens.refresh import Outcome, TokenRefresher
 from airflow_provider_instagram.tokens.state import fingerprint, format_time, parse_time
 from tests.unit.tokens.conftest import EnvTokenStore
@@ -128,7 +129,8 @@ def test_marked_account_is_not_called_again_until_a_human_replaces_the_token(
     assert (again.outcome, again.instagram_calls, emulator_client.calls()) == (Outcome.REAUTH_REQUIRED, 0, {})
 
     # The human reconnects: a new long-lived token through the real chain, pasted into the password field.
-    token = _new_long_lived_token(emulator_client, seed["accounts"][1]["id"])
+    code = emulator_client.issue_code(seed["accounts"][1]["id"])
+    token = InstagramHook(instagram_conn_id="ig_1").get_long_lived_token(code).access_token
     conn = store.conn("ig_1")
     store.put("ig_1", **{**conn, "password": token})
     emulator_client.advance_clock(2 * DAY)
@@ -222,18 +224,3 @@ def _works(emulator_client: EmulatorClient, token: str) -> bool:
     import requests
 
     return requests.get(f"{emulator_client.url}/me", params={"access_token": token}, timeout=10).status_code == 200
-
-
-def _new_long_lived_token(emulator_client: EmulatorClient, user_id: str) -> str:
-    import requests
-
-    seed = emulator_client.seed()
-    code = emulator_client.issue_code(user_id)
-    short = requests.post(f"{seed['oauth_url']}/oauth/access_token", data={
-        "client_id": seed["client_id"], "client_secret": seed["client_secret"], "grant_type": "authorization_code",
-        "redirect_uri": seed["redirect_uri"], "code": code,
-    }, timeout=10).json()["data"][0]["access_token"]  # fmt: skip
-    answer = requests.get(f"{seed['graph_url']}/access_token", params={
-        "grant_type": "ig_exchange_token", "client_secret": seed["client_secret"], "access_token": short,
-    }, timeout=10)  # fmt: skip
-    return str(answer.json()["access_token"])
