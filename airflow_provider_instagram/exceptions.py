@@ -99,3 +99,7 @@ class TokenStoreError(InstagramError):
 
 class TokenNotWritableError(TokenStoreError):
     """The connection lives where the store cannot write (an environment variable, a secrets backend)."""
+
+
+class InstagramMediaUrlExpiredError(InstagramRequestError):
+    """The CDN refused a media URL (HTTP 403: signature expired or bad): re-read the media's URLs and retry."""

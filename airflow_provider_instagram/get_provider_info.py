@@ -83,6 +83,10 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "hooks": [{"integration-name": "Instagram", "python-modules": ["airflow_provider_instagram.hooks.instagram"]}],
+        "operators": [
+            {"integration-name": "Instagram", "python-modules": ["airflow_provider_instagram.operators.media"]}
+        ],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

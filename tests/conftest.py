@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_instagram.emulator import EmulatorClient, InstagramEmulator
+from airflow_provider_instagram.export.media_export import ExportSummary, MediaExport
+from airflow_provider_instagram.export.window import ExportWindow
+from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.hooks.transport import RetryPolicy
 from tests.airflow_server import AirflowServer
 from tests.faulty_proxy import FaultyProxy
+from tests.instagram_support import FAST, Export, Sleeps, last_days
+from tests.s3_server import CONN_ID as S3_CONN_ID
+from tests.s3_server import S3Server
 
 pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]
 
@@ -24,12 +34,27 @@ def airflow_api_proxy() -> Iterator[FaultyProxy]:
 
 
 @pytest.fixture(scope="session")
-def airflow_server(airflow_api_proxy: FaultyProxy) -> Iterator[AirflowServer]:
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server on loopback for the session, with the export bucket."""
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The S3 server, reachable from this process as connection ``s3_export``."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN_ID.upper()}", s3_server.connection_json())
+    return s3_server
+
+
+@pytest.fixture(scope="session")
+def airflow_server(airflow_api_proxy: FaultyProxy, s3_server: S3Server) -> Iterator[AirflowServer]:
     """One real Airflow (API server, scheduler with LocalExecutor, DAG processor) for the session, on the
     repository's ``dags/``. Tasks reach the REST API through ``airflow_api_proxy`` (connection airflow_api_default)."""
     api_conn = {"conn_type": "http", "host": airflow_api_proxy.url, "login": API_USER, "password": API_PASSWORD}
     env = {
         "AIRFLOW_CONN_AIRFLOW_API_DEFAULT": json.dumps(api_conn),
+        f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": s3_server.connection_json(),
         # Two cores shared by every component on SQLite: a busy moment must not fail a task's first API call
         # (default 5 s), and the DAG files of a session do not change, so they need no constant re-parsing.
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
@@ -48,3 +73,46 @@ def api_proxy(airflow_server: AirflowServer, airflow_api_proxy: FaultyProxy) -> 
     airflow_api_proxy.clear()
     yield airflow_api_proxy
     airflow_api_proxy.clear()
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def connect(
+    instagram_emulator: InstagramEmulator, emulator_client: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
+    sleeps: Sleeps,
+) -> Callable[..., InstagramHook]:  # fmt: skip
+    """Define ``instagram_default`` from the emulator's seed (env var, as Airflow reads it) and build a hook."""
+
+    def make(account: int = 0, token: str | None = None, policy: RetryPolicy = FAST, **extra: Any) -> InstagramHook:
+        seed = emulator_client.seed()
+        conn_extra = {
+            "client_secret": seed["client_secret"], "redirect_uri": seed["redirect_uri"], "api": seed["api"],
+            "oauth_url": seed["oauth_url"], "authorize_url": seed["authorize_url"], **extra,
+        }  # fmt: skip
+        password = token if token is not None else seed["accounts"][account]["access_token"]
+        conn = {"conn_type": "instagram", "host": seed["graph_url"], "login": seed["client_id"],
+                "password": password, "extra": conn_extra}  # fmt: skip
+        monkeypatch.setenv("AIRFLOW_CONN_INSTAGRAM_DEFAULT", json.dumps(conn))
+        return InstagramHook(retry_policy=policy, sleep=sleeps)
+
+    return make
+
+
+@pytest.fixture
+def export(connect: Callable[..., InstagramHook], sleeps: Sleeps, tmp_path: Path) -> Export:
+    """Run one export of ``instagram_default`` (the emulator's first account) to ``tmp_path/out`` by default."""
+
+    def run(
+        window: ExportWindow | None = None, destination: ObjectStoragePath | None = None, **options: Any
+    ) -> ExportSummary:
+        connect()
+        target = destination or ObjectStoragePath(f"file://{tmp_path / 'out'}")
+        options.setdefault("progress_seconds", 0.0)
+        factory = lambda: InstagramHook(retry_policy=FAST, sleep=sleeps)  # noqa: E731
+        return MediaExport(factory, target, window or last_days(30), conn_id="instagram_default", **options).run()
+
+    return run

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,9 +19,9 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram._compat import cached_property
-from airflow_provider_instagram.exceptions import InstagramError
+from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
-from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy
+from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
 from airflow_provider_instagram.schema import media_rows, media_table
 
 if TYPE_CHECKING:
@@ -245,6 +246,26 @@ class InstagramHook(BaseHook):
     def refresh_media_urls(self, media_id: str) -> dict[str, Any]:
         """Re-read a media's expiring ``media_url``/``thumbnail_url`` (and its children's)."""
         return self.get_media(media_id, ["id", "media_url", "thumbnail_url", f"children{{{CHILD_FIELDS}}}"])
+
+    @contextmanager
+    def open_media_file(self, url: str, chunk_size: int = 1 << 16) -> Iterator[Iterator[bytes]]:
+        """Stream a media file's bytes from its signed CDN URL, as chunks.
+
+        Raises :class:`InstagramMediaUrlExpiredError` on HTTP 403 (re-read the URL with :meth:`refresh_media_urls`),
+        :class:`InstagramTransientError` on 5xx and broken connections. The URL is never logged.
+        """
+        endpoint = describe("GET", url)
+        response = self.transport.send("GET", url, endpoint, api=False, stream=True)
+        try:
+            if response.status_code == 403:
+                reason = response.text[:80].strip() or "forbidden"
+                raise InstagramMediaUrlExpiredError(f"the CDN refused the media URL: {reason}", status=403,
+                                                    endpoint=endpoint)  # fmt: skip
+            if response.status_code >= 400:
+                raise error_from_response(response, endpoint)
+            yield self.transport.chunks(response, endpoint, chunk_size)
+        finally:
+            response.close()
 
     def _fields(self, fields: Sequence[str] | None, defaults: dict[str, str]) -> str:
         return ",".join(fields) if fields else defaults[self.params.api]

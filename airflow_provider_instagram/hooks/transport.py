@@ -6,8 +6,9 @@ import json
 import logging
 import random
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -207,6 +208,8 @@ class InstagramTransport:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.calls = 0
+        self.downloads = 0
+        self._lock = threading.Lock()
         self.usage_percent: int | None = None
         install_log_redaction()
 
@@ -238,13 +241,32 @@ class InstagramTransport:
 
         return before_sleep
 
-    def _send_once(self, method: str, url: str, endpoint: str, **kwargs: Any) -> Any:
-        self.calls += 1
+    def send(self, method: str, url: str, endpoint: str, api: bool = True, **kwargs: Any) -> requests.Response:
+        """One call, no retries, no status check: the raw response (``stream=True`` leaves the body unread).
+
+        ``api=False`` marks a download from the CDN: counted in ``downloads``, not in the API's ``calls``.
+        """
+        with self._lock:
+            if api:
+                self.calls += 1
+            else:
+                self.downloads += 1
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            content = response.content
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise InstagramTransientError(f"{type(exc).__name__} talking to Instagram", endpoint=endpoint) from None
+
+    @staticmethod
+    def chunks(response: requests.Response, endpoint: str, chunk_size: int) -> Iterator[bytes]:
+        """A streamed body's chunks; a connection that breaks midway is an :class:`InstagramTransientError`."""
+        try:
+            yield from response.iter_content(chunk_size)
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise InstagramTransientError(f"{type(exc).__name__} reading from Instagram", endpoint=endpoint) from None
+
+    def _send_once(self, method: str, url: str, endpoint: str, **kwargs: Any) -> Any:
+        response = self.send(method, url, endpoint, **kwargs)
+        content = response.content  # already read: without stream=True, send() fails on a broken body
         self._pace(response)
         if response.status_code >= 400:
             raise error_from_response(response, endpoint)

@@ -15,7 +15,7 @@ from airflow_provider_instagram.exceptions import (
     InstagramRequestError,
     InstagramTransientError,
 )
-from tests.unit.hooks.conftest import Sleeps
+from tests.instagram_support import Sleeps
 
 
 @pytest.mark.parametrize("api", ["instagram_login", "basic_display"])
@@ -66,7 +66,7 @@ def test_dataframe_is_typed_with_children_as_rows(connect) -> None:
     frame = connect().get_media_dataframe()
     children = frame[frame["parent_id"].notna()]
     assert len(frame) > 30 and len(children) == len(frame) - 30
-    assert str(frame["timestamp"].dtype) == "timestamp[s, tz=UTC][pyarrow]"
+    assert str(frame["timestamp"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
     assert str(frame["like_count"].dtype) == "int64[pyarrow]"
     assert children["position"].min() == 0
 

@@ -1,0 +1,1 @@
+"""Exporting media and profiles to object storage: windows, file formats, staged publishing, media files."""

@@ -1,0 +1,134 @@
+"""The bundled daily media export DAG, as a factory (``dags/instagram_media_export.py`` calls it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, AssetAlias, Param, TriggerRule, Variable, task
+
+from airflow_provider_instagram.export.formats import FORMATS, check_format
+from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
+from airflow_provider_instagram.tokens.airflow_api import DEFAULT_API_CONN_ID, AirflowApiTokenStore
+
+log = logging.getLogger(__name__)
+
+DESTINATION_VARIABLE = "instagram_export_destination"
+FORMAT_VARIABLE = "instagram_export_format"
+CONN_IDS_VARIABLE = "instagram_export_conn_ids"
+ASSET_ALIAS = "instagram_media_export"
+"""Downstream DAGs schedule on ``AssetAlias(ASSET_ALIAS)``: each export adds events for the assets it wrote."""
+
+DOC = """
+### Instagram media export
+
+Every day, exports each connected Instagram account's media and profile to object storage as Hive-style
+partitions (`media/user_id=<id>/dt=<day>/part-00000.parquet`, `profiles/...`), one mapped task per account.
+Each run rewrites the UTC days of its data interval plus `lookback_days` before it; readers never see a partial file.
+
+Settings (param, else Airflow Variable, else default): `destination` (`{destination_variable}`; default
+`file://$AIRFLOW_HOME/instagram_export`, which only suits a single machine), `file_format`
+(`{format_variable}`; default parquet), `conn_ids` (`{conn_ids_variable}`, a JSON list; default: every
+connection of type `instagram`, listed through connection `{api_conn_id}`). Accounts marked `reauth_required`
+are skipped, with the reason in the log.
+"""
+
+
+def default_destination() -> str:
+    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+    return f"file://{os.path.abspath(home)}/instagram_export"
+
+
+def export_settings(params: dict[str, Any], api_conn_id: str) -> list[dict[str, Any]]:
+    """One operator-kwargs dict per account to export, from params, else Variables, else defaults."""
+    destination = params.get("destination") or Variable.get(DESTINATION_VARIABLE, None) or default_destination()
+    file_format = check_format(params.get("file_format") or Variable.get(FORMAT_VARIABLE, None) or "parquet")
+    conn_ids = list(params.get("conn_ids") or Variable.get(CONN_IDS_VARIABLE, [], deserialize_json=True))
+    if not conn_ids:
+        conn_ids = _listed_accounts(api_conn_id)
+    shared = {
+        "destination": destination, "file_format": file_format,
+        "lookback_days": int(params.get("lookback_days", 1)), "copy_files": bool(params.get("copy_files")),
+    }  # fmt: skip
+    log.info("Exporting %d account(s) to %s as %s", len(conn_ids), destination, file_format)
+    return [{"instagram_conn_id": conn_id, **shared} for conn_id in conn_ids]
+
+
+def _listed_accounts(api_conn_id: str) -> list[str]:
+    """Every ``instagram`` connection the REST API lists; accounts that need a human are left out, loudly."""
+    chosen = []
+    for state in AirflowApiTokenStore(api_conn_id).list_accounts():
+        if state.status != "ok":
+            log.warning("Skipping %s: its token is marked %s (%s); reconnect the account to export it again",
+                        state.conn_id, state.status, state.status_reason or "no reason given")  # fmt: skip
+            continue
+        chosen.append(state.conn_id)
+    return chosen
+
+
+def create_media_export_dag(
+    dag_id: str = "instagram_media_export",
+    *,
+    schedule: str | None = "@daily",
+    api_conn_id: str = DEFAULT_API_CONN_ID,
+    start_date: datetime = datetime(2025, 1, 1),
+    lookback_days: int = 1,
+    max_active_accounts: int = 8,
+    tags: Iterable[str] = ("instagram",),
+    default_args: dict[str, Any] | None = None,
+) -> DAG:
+    """Build the media export DAG.
+
+    :param dag_id: the DAG id.
+    :param schedule: when to run (default daily: each run exports its data interval's days).
+    :param api_conn_id: connection to Airflow's REST API, to list the accounts when none are named.
+    :param start_date: the DAG's start date.
+    :param lookback_days: default of the ``lookback_days`` param (re-read days whose counts still change).
+    :param max_active_accounts: accounts exported at once.
+    :param tags: the DAG's tags.
+    :param default_args: passed to the DAG (default: two retries, five minutes apart).
+    :return: the DAG.
+    """
+    with DAG(
+        dag_id=dag_id, schedule=schedule, start_date=start_date, catchup=False, max_active_runs=1, tags=list(tags),
+        default_args=default_args or {"retries": 2, "retry_delay": timedelta(minutes=5)},
+        doc_md=DOC.format(destination_variable=DESTINATION_VARIABLE, format_variable=FORMAT_VARIABLE,
+                          conn_ids_variable=CONN_IDS_VARIABLE, api_conn_id=api_conn_id),
+        params={
+            "conn_ids": Param([], type="array", items={"type": "string"},
+                              description=f"Connections to export (default: Variable {CONN_IDS_VARIABLE}, else all)"),
+            "destination": Param("", type="string",
+                                 description=f"Export root URL (default: Variable {DESTINATION_VARIABLE})"),
+            "file_format": Param("", type="string", enum=["", *FORMATS],
+                                 description=f"File format (default: Variable {FORMAT_VARIABLE}, else parquet)"),
+            "lookback_days": Param(lookback_days, type="integer", minimum=0,
+                                   description="Also re-read this many days before the data interval"),
+            "copy_files": Param(False, type="boolean", description="Also copy the image and video files"),
+        },
+    ) as dag:  # fmt: skip
+
+        @task
+        def accounts(params: dict[str, Any]) -> list[dict[str, Any]]:
+            """The accounts to export and the export settings, resolved once for the whole run."""
+            return export_settings(params, api_conn_id)
+
+        exported = InstagramMediaToStorageOperator.partial(
+            task_id="export_media", max_active_tis_per_dagrun=max_active_accounts,
+            map_index_template="{{ task.instagram_conn_id }}", outlets=[AssetAlias(ASSET_ALIAS)],
+        ).expand_kwargs(accounts())  # fmt: skip
+
+        @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
+        def summary(results: Any) -> dict[str, Any]:
+            """Totals over the accounts that exported (skipped and failed accounts report nothing)."""
+            done = [r for r in results or [] if r]
+            totals = {key: sum(r.get(key) or 0 for r in done)
+                      for key in ("rows", "data_files", "bytes", "files_copied", "api_calls")}  # fmt: skip
+            totals["accounts"] = len(done)
+            log.info("Export totals: %s", totals)
+            return totals
+
+        summary(exported.output)
+    return dag

@@ -1,0 +1,1 @@
+"""Operators: Instagram data into storage and warehouses."""

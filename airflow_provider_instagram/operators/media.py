@@ -1,0 +1,138 @@
+"""``InstagramMediaToStorageOperator``: one account's media and profile, exported to object storage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_provider_instagram.export.formats import check_format
+from airflow_provider_instagram.export.media_export import MediaExport
+from airflow_provider_instagram.export.window import ExportWindow
+from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.tokens.state import TokenState
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+TEMPLATE = re.compile(r"{{|{%")
+
+
+def public_uri(destination: str | ObjectStoragePath, *parts: str) -> str:
+    """The destination as a URI without connection id or credentials (``s3://aws@bucket/x`` -> ``s3://bucket/x``)."""
+    split = urlsplit(str(destination))
+    path = "/".join([split.path.rstrip("/"), *parts])
+    return urlunsplit((split.scheme or "file", split.hostname or "", path, "", ""))
+
+
+def _as_datetime(value: Any, name: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO 8601 datetime (e.g. 2026-11-28T00:00:00+00:00)") from None
+
+
+class InstagramMediaToStorageOperator(BaseOperator):
+    """Export one Instagram account's media metadata (and optionally the media files) to object storage.
+
+    Files land as Hive-style partitions, ``<destination>/media/user_id=<id>/dt=<YYYY-MM-DD>/part-00000.parquet``,
+    plus one profile snapshot per run under ``<destination>/profiles/``. Each run owns the whole UTC days its
+    window touches: it reads them completely and replaces their partitions, so a rerun replaces its own output
+    and nothing else, and readers never see a partial file. A day without media gets an empty, well-formed part.
+
+    :param instagram_conn_id: the account's ``instagram`` connection. (templated)
+    :param destination: root of the export: ``file:///data/instagram``, ``s3://aws_conn@bucket/instagram``, any
+        fsspec URL ``ObjectStoragePath`` accepts, or an ``ObjectStoragePath``. (templated)
+    :param file_format: ``parquet`` (default), ``jsonl`` or ``csv``. (templated)
+    :param since: start of the window (default: the run's data interval start). (templated)
+    :param until: end of the window, exclusive (default: the run's data interval end). (templated)
+    :param lookback_days: also re-read this many days before ``since`` (like and comment counts keep changing).
+    :param full_snapshot: read every media the API serves, not a window.
+    :param fields: media fields to request (default: every field the schema knows). (templated)
+    :param copy_files: also copy the image/video bytes to ``<destination>/files/`` with their SHA-256.
+    :param max_concurrency: time slices read side by side for long windows (backfills).
+    :param slice_days: windows longer than this are split into slices of at least this many days.
+
+    Outlets: with a literal ``destination``, the ``media`` and ``profiles`` assets under it are the task's outlets
+    by default. With a templated one, give ``outlets=[AssetAlias(...)]``: each run then records events for the
+    assets of the destination it actually wrote (the bundled DAG does this).
+    """
+
+    template_fields: Sequence[str] = ("instagram_conn_id", "destination", "file_format", "since", "until", "fields")
+    ui_color = "#f7d8e8"
+
+    def __init__(
+        self, *, instagram_conn_id: str = InstagramHook.default_conn_name,
+        destination: str | ObjectStoragePath, file_format: str = "parquet", since: Any = None, until: Any = None,
+        lookback_days: int = 0, full_snapshot: bool = False, fields: Sequence[str] | None = None,
+        copy_files: bool = False, max_concurrency: int = 8, slice_days: int = 7, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        if "outlets" not in kwargs and not TEMPLATE.search(str(destination)):
+            kwargs["outlets"] = [Asset(public_uri(destination, "media")), Asset(public_uri(destination, "profiles"))]
+        super().__init__(**kwargs)
+        if not TEMPLATE.search(str(file_format)):
+            check_format(file_format)
+        if lookback_days < 0:
+            raise ValueError(f"lookback_days must be 0 or more, not {lookback_days}")
+        self.instagram_conn_id, self.destination, self.file_format = instagram_conn_id, destination, file_format
+        self.since, self.until, self.lookback_days, self.full_snapshot = since, until, lookback_days, full_snapshot
+        self.fields, self.copy_files = fields, copy_files
+        self.max_concurrency, self.slice_days = max_concurrency, slice_days
+
+    def window(self, context: Context) -> ExportWindow:
+        """The days to export: ``since``/``until`` if set, else the run's data interval (else the last day)."""
+        until = _as_datetime(self.until, "until") or context.get("data_interval_end") or datetime.now(UTC)
+        since = _as_datetime(self.since, "since") or context.get("data_interval_start")
+        if since is None or since >= until:
+            since = until - timedelta(days=1)  # manual runs have no interval: the last day
+        return ExportWindow.covering(since, until, self.lookback_days, self.full_snapshot)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        connection = BaseHook.get_connection(self.instagram_conn_id)
+        state = TokenState.from_extra(self.instagram_conn_id, connection.extra_dejson or {})
+        if state.status != "ok":
+            raise AirflowSkipException(
+                f"Connection {self.instagram_conn_id!r} is marked {state.status} "
+                f"({state.status_reason or 'no reason given'}): skipped. Put a new long-lived token in its password "
+                "(README: 'Bringing back an account marked reauth_required') and the next run exports it again."
+            )
+        destination = ObjectStoragePath(self.destination) if isinstance(self.destination, str) else self.destination
+        export = MediaExport(
+            lambda: InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection),
+            destination, self.window(context), conn_id=self.instagram_conn_id, file_format=self.file_format,
+            fields=self.fields, copy_files=self.copy_files, max_concurrency=self.max_concurrency,
+            slice_days=self.slice_days,
+        )  # fmt: skip
+        summary = export.run().to_dict()
+        summary["destination"] = public_uri(destination)
+        self._announce(context, destination, summary)
+        self.log.info("Exported %s", summary)
+        return summary
+
+    def _announce(self, context: Context, destination: ObjectStoragePath, summary: dict[str, Any]) -> None:
+        """Asset events on every ``AssetAlias`` outlet: the destination is only known at run time (templated)."""
+        extra = {k: summary[k] for k in ("conn_id", "user_id", "window", "rows", "file_format")}
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                for table in ("media", "profiles"):
+                    context["outlet_events"][outlet].add(Asset(public_uri(destination, table)), extra=extra)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the media and profiles datasets as outputs (only when OpenLineage is installed)."""
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        root = urlsplit(public_uri(str(self.destination)))
+        namespace = f"{root.scheme}://{root.netloc}"
+        prefix = root.path.strip("/")
+        outputs = [Dataset(namespace=namespace, name=f"{prefix}/{table}") for table in ("media", "profiles")]
+        return OperatorLineage(outputs=outputs)
