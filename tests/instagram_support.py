@@ -16,7 +16,7 @@ from airflow_provider_instagram.export.media_export import ExportSummary
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.hooks.transport import RetryPolicy
-from airflow_provider_instagram.schema import MEDIA_SCHEMA, media_rows
+from airflow_provider_instagram.schema import MEDIA_SCHEMA, flatten_media, media_table
 
 FAST = RetryPolicy(max_attempts=4, initial_wait=0.01, max_wait=0.05, total_timeout=30, rate_limit_max_wait=120)
 
@@ -41,7 +41,8 @@ def expected_rows(window: ExportWindow) -> list[dict[str, Any]]:
     """What the emulator holds for the window, flattened as the export flattens it (read with a plain hook)."""
     hook = InstagramHook(retry_policy=FAST)
     user_id = str(hook.get_profile(["id"])["id"])
-    return sorted(media_rows(hook.iter_media(since=window.since, until=window.until), user_id), key=lambda r: r["id"])
+    rows = media_table(flatten_media(hook.iter_media(since=window.since, until=window.until), user_id)).to_pylist()
+    return sorted(rows, key=lambda r: r["id"])
 
 
 def read_table(root: Path, file_format: str, table: str = "media") -> pa.Table:

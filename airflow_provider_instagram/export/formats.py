@@ -28,7 +28,7 @@ class _ParquetWriter:
         self._writer = pq.ParquetWriter(sink, schema, compression="snappy")
 
     def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
+        self._writer.write_table(table, row_group_size=max(1, table.num_rows))  # one row group per write
 
     def close(self) -> None:
         self._writer.close()

@@ -21,7 +21,7 @@ from airflow_provider_instagram.export.partitions import PartitionedWriter, part
 from airflow_provider_instagram.export.staging import StagedFiles
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.schema import MEDIA_SCHEMA, PROFILE_SCHEMA, media_rows, profile_row
+from airflow_provider_instagram.schema import MEDIA_SCHEMA, PROFILE_SCHEMA, flatten_media, media_table, profile_row
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
@@ -183,10 +183,10 @@ class MediaExport:
                 copier = stack.enter_context(MediaFileCopier(hook, self.destination, files_staging, user_id))
             try:
                 for page in hook.iter_media_pages(self.fields, since=window.since, until=window.until):
-                    rows = list(media_rows(page, user_id, **constants))
+                    rows = flatten_media(page, user_id)
                     if copier is not None:
                         copier.copy(rows)
-                    writer.add(rows)
+                    writer.add(media_table(rows, **constants), default_day=window.last_day)
                     self.progress.page(len(rows), self._hooks)
                 writer.close()
             except BaseException:
@@ -203,7 +203,7 @@ class MediaExport:
         for day in sorted(owned_days - days):
             empty.add_empty(day)
         profiles = PartitionedWriter(staged, "profiles", user_id, PROFILE_SCHEMA, self.file_format)
-        profiles.add([profile_row(profile, **constants)], day=self.window.last_day)
+        profiles.add_rows([profile_row(profile, **constants)], self.window.last_day)
         profiles.close()
         owned = [partition_dir("media", user_id, day) for day in sorted(owned_days)]
         return [*owned, partition_dir("profiles", user_id, self.window.last_day)]

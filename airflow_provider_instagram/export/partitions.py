@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from airflow_provider_instagram.export.formats import PartWriter, open_writer
 from airflow_provider_instagram.export.staging import StagedFiles
@@ -64,15 +64,20 @@ class PartitionedWriter:
         """Every day that has at least one part (open or closed)."""
         return set(self._parts)
 
-    def add(self, rows: Iterable[dict[str, Any]], day: date | None = None) -> None:
-        """Append rows; each goes to ``day``, or else to the UTC day of its ``timestamp``."""
-        by_day: dict[date, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_day.setdefault(day or row["timestamp"].date(), []).append(row)
-        for day in sorted(by_day, reverse=True):
+    def add(self, table: pa.Table, default_day: date) -> None:
+        """Append a table of this writer's schema; each row goes to the UTC day of its ``timestamp``
+        (``default_day`` where there is none, so that no row is ever dropped)."""
+        days = pc.fill_null(pc.cast(table["timestamp"], pa.date32()), pa.scalar(default_day, pa.date32()))
+        distinct = sorted(pc.unique(days).to_pylist(), reverse=True)
+        for day in distinct:
             for older_open in [d for d in self._open if d > day]:
                 self._close(older_open)  # rows come newest first: a newer day is complete
-            self._append(day, pa.Table.from_pylist(by_day[day], schema=self.schema))
+            rows = table if len(distinct) == 1 else table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+            self._append(day, rows)
+
+    def add_rows(self, rows: list[dict[str, Any]], day: date) -> None:
+        """Append plain rows, all to ``day`` (the profile snapshot)."""
+        self._append(day, pa.Table.from_pylist(rows, schema=self.schema))
 
     def add_empty(self, day: date) -> None:
         """Give ``day`` a well-formed part with no rows (unless it has one), so downstream loads find a file."""
@@ -116,7 +121,7 @@ class PartitionedWriter:
 
     def _flush(self, part: _OpenPart) -> None:
         if part.pending:
-            part.writer.write(pa.concat_tables(part.pending).combine_chunks())
+            part.writer.write(pa.concat_tables(part.pending))
             part.rows += part.pending_rows
             part.pending, part.pending_rows = [], 0
 

@@ -22,7 +22,7 @@ from airflow_provider_instagram._compat import cached_property
 from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
-from airflow_provider_instagram.schema import media_rows, media_table
+from airflow_provider_instagram.schema import flatten_media, media_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -310,7 +310,7 @@ class InstagramHook(BaseHook):
         """The media as a typed DataFrame: one row per item and per carousel child (``parent_id``, ``position``)."""
         import pandas as pd
 
-        table = media_table(media_rows(self.iter_media(since=since, until=until), self.params.extra.get("user_id")))
+        table = media_table(flatten_media(self.iter_media(since=since, until=until), self.params.extra.get("user_id")))
         frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
         return frame
 

@@ -17,7 +17,7 @@ from airflow_provider_instagram.exceptions import InstagramTransientError
 from airflow_provider_instagram.export.media_files import MediaFileCopier
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.schema import media_rows
+from airflow_provider_instagram.schema import flatten_media
 from tests.instagram_support import Export, expected_rows, files_under, last_days, read_table, rows_by_id, stable
 
 COMPARED = ("user_id", "username", "media_type", "media_product_type", "caption", "permalink", "timestamp",
@@ -211,14 +211,14 @@ def test_urls_expired_since_listing_are_refreshed_and_copied(
 ) -> None:
     emulator_client.reset(accounts=1, media=15, cdn_url_ttl=600)
     hook = connect()
-    rows = list(media_rows(hook.iter_media(), "me"))
+    rows = flatten_media(hook.iter_media(), "me")
     emulator_client.advance_clock(601)  # every signed URL of the listing has expired now
     destination = ObjectStoragePath(f"file://{tmp_path}/out")
     calls = hook.api_calls
     with MediaFileCopier(hook, destination, destination / "_staging" / "files", "me") as copier:
         copier.copy(rows)
-    with_file = [r for r in rows if r["file_sha256"]]
-    assert copier.counts.copied == len(with_file) == len([r for r in rows if r["media_url"]]) > 0
+    with_file = [r for r in rows if r.get("file_sha256")]
+    assert copier.counts.copied == len(with_file) == len([r for r in rows if r.get("media_url")]) > 0
     assert hook.api_calls - calls == len(with_file), "one URL re-read per expired file, nothing more"
 
 
@@ -229,7 +229,7 @@ def test_a_file_the_cdn_keeps_refusing_is_reported_not_fatal(
     emulator_client.add_faults({"endpoint": "cdn", "probability": 1.0, "fault": {"kind": "http_error", "status": 403}})
     summary = export(last_days(90), copy_files=True)
     rows = read_table(tmp_path / "out", "parquet").to_pylist()
-    assert summary.files_copied == 0 and summary.files_unavailable == len([r for r in rows if r["media_url"]]) > 0
+    assert summary.files_copied == 0 and summary.files_unavailable == len([r for r in rows if r.get("media_url")]) > 0
     assert all(r["file_path"] is None for r in rows)
     assert not (tmp_path / "out" / "files").exists() or not any((tmp_path / "out" / "files").rglob("*.*"))
 
