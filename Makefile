@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/emulator_throughput.py
 	$(PY) benchmarks/hook_media_read.py --media 100000 --runs 3
 	$(PY) benchmarks/token_refresh.py --accounts 200 --runs 3
+	$(PY) benchmarks/media_export.py --runs 3
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
