@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_instagram.emulator import EmulatorClient
-from airflow_provider_instagram.export.dag import ASSET_ALIAS
+from airflow_provider_instagram.export.dag import ASSET_ALIAS, DESTINATION_VARIABLE
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from tests.airflow_server import AirflowServer
@@ -55,7 +55,12 @@ def test_export_dag_to_local_disk_lists_accounts_and_skips_the_one_needing_a_hum
     tmp_path: Path,
 ) -> None:  # fmt: skip
     destination = tmp_path / "export"
-    run_id, states = run(airflow_server, {"destination": f"file://{destination}", "lookback_days": 2})
+    variable = {"key": DESTINATION_VARIABLE, "value": f"file://{destination}"}
+    airflow_server._json("POST", "/api/v2/variables", expected=(201,), json=variable)
+    try:
+        run_id, states = run(airflow_server, {"lookback_days": 2})  # the destination comes from the Variable
+    finally:
+        airflow_server.request("DELETE", f"/api/v2/variables/{DESTINATION_VARIABLE}")
     assert states == {"accounts[-1]": "success", "export_media[ig_export_0]": "success",
                       "export_media[ig_export_1]": "success", "summary[-1]": "success"}  # fmt: skip
     table = read_table(destination, "parquet")
