@@ -209,9 +209,10 @@ class MediaExport:
         return [*owned, partition_dir("profiles", user_id, self.window.last_day)]
 
 
-def _with_required(fields: Sequence[str] | None) -> list[str] | None:
-    """The caller's fields plus ``id`` and ``timestamp``, which rows and partitions need."""
+def _with_required(fields: Sequence[str] | str | None) -> list[str] | None:
+    """The caller's fields (a list, or one comma-separated string) plus ``id`` and ``timestamp``, which rows and
+    partitions need."""
     if not fields:
         return None
-    chosen = [f.strip() for f in fields if f.strip()]
+    chosen = [f.strip() for f in (fields.split(",") if isinstance(fields, str) else fields) if f.strip()]
     return [name for name in ("id", "timestamp") if name not in chosen] + chosen

@@ -105,7 +105,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
                 f"({state.status_reason or 'no reason given'}): skipped. Put a new long-lived token in its password "
                 "(README: 'Bringing back an account marked reauth_required') and the next run exports it again."
             )
-        destination = ObjectStoragePath(self.destination) if isinstance(self.destination, str) else self.destination
+        destination = self._destination()
         export = MediaExport(
             lambda: InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection),
             destination, self.window(context), conn_id=self.instagram_conn_id, file_format=self.file_format,
@@ -117,6 +117,28 @@ class InstagramMediaToStorageOperator(BaseOperator):
         self._announce(context, destination, summary)
         self.log.info("Exported %s", summary)
         return summary
+
+    def _destination(self) -> ObjectStoragePath:
+        if isinstance(self.destination, ObjectStoragePath):
+            return self.destination
+        try:
+            path = ObjectStoragePath(self.destination)
+        except ImportError as exc:
+            raise ValueError(
+                f"destination {public_uri(self.destination)!r} needs a filesystem package that is not installed "
+                f"({exc}); for s3:// install 'airflow-provider-instagram[amazon]'"
+            ) from None
+        except ValueError as exc:
+            raise ValueError(
+                f"destination {public_uri(self.destination)!r} is not a storage URL Airflow knows ({exc}); use "
+                "file:///path, s3://<aws conn id>@<bucket>/<prefix>, or another fsspec URL"
+            ) from None
+        if path.protocol in ("", "file", "local") and not str(path.path).startswith("/"):
+            raise ValueError(
+                f"destination {self.destination!r} is a relative path, which would depend on the worker's current "
+                "directory; use an absolute one such as file:///data/instagram"
+            )
+        return path
 
     def _announce(self, context: Context, destination: ObjectStoragePath, summary: dict[str, Any]) -> None:
         """Asset events on every ``AssetAlias`` outlet: the destination is only known at run time (templated)."""

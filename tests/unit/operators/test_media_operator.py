@@ -1,0 +1,78 @@
+"""InstagramMediaToStorageOperator.execute against the emulator, outside a scheduler (the DAG tests cover that)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_provider_instagram.emulator import EmulatorClient
+from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
+from tests.instagram_support import expected_rows, read_table
+
+
+def context(start: datetime, end: datetime) -> Any:
+    return {"data_interval_start": start, "data_interval_end": end, "outlet_events": {}}
+
+
+def test_execute_exports_the_data_interval_and_returns_a_summary(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    emulator_client.reset(accounts=1, media=80)
+    connect()
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    operator = InstagramMediaToStorageOperator(task_id="export", destination=f"file://{tmp_path}",
+                                               fields="caption,like_count")  # fmt: skip
+    assert operator.outlets == [Asset(f"file://{tmp_path}/media"), Asset(f"file://{tmp_path}/profiles")]
+    summary = operator.execute(context(end - timedelta(days=5), end))
+    window = operator.window(context(end - timedelta(days=5), end))
+    assert window.days()[0] == (end - timedelta(days=1)).date() and len(window.days()) == 5
+    rows = read_table(tmp_path, "parquet").to_pylist()
+    albums_not_expanded = [r["id"] for r in expected_rows(window) if r["parent_id"] is None]
+    assert sorted(r["id"] for r in rows) == sorted(albums_not_expanded)
+    assert all(r["media_type"] is None and r["timestamp"] is not None for r in rows), "only the chosen fields"
+    assert summary["destination"] == f"file://{tmp_path}" and summary["rows"] == len(rows)
+    json.dumps(summary)  # an XCom
+
+
+def test_a_connection_marked_reauth_required_is_skipped_with_the_fix(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    emulator_client.reset(accounts=1, media=5)
+    connect(status="reauth_required", status_reason="the password was changed")
+    operator = InstagramMediaToStorageOperator(task_id="export", destination=f"file://{tmp_path}")
+    with pytest.raises(AirflowSkipException, match=r"the password was changed.*new long-lived token"):
+        operator.execute(context(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)))
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"file_format": "xlsx"}, "parquet, jsonl, csv"),
+        ({"lookback_days": -1}, "lookback_days"),
+    ],
+)
+def test_bad_options_fail_at_parse_time(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        InstagramMediaToStorageOperator(task_id="export", destination="file:///tmp/x", **options)
+
+
+@pytest.mark.parametrize(
+    ("destination", "message"), [("s4://bucket/x", "not a storage URL"), ("relative/dir", "relative path")]
+)
+def test_bad_destinations_name_the_fix(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, destination: str, message: str
+) -> None:
+    emulator_client.reset(accounts=1, media=5)
+    connect()
+    operator = InstagramMediaToStorageOperator(task_id="export", destination=destination)
+    with pytest.raises(ValueError, match=message):
+        operator.execute(context(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)))
