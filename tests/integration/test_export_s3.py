@@ -23,7 +23,7 @@ def _prefix() -> tuple[str, ObjectStoragePath]:
 def test_parquet_export_to_s3_reads_back_and_reruns_in_place(
     export: Export, emulator_client: EmulatorClient, s3_connection: S3Server
 ) -> None:
-    emulator_client.reset(accounts=1, media=150)
+    emulator_client.reset(accounts=1, media=60)
     prefix, destination = _prefix()
     window = last_days(30)
     summary = export(window, destination=destination, copy_files=True)
