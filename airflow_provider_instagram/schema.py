@@ -7,7 +7,6 @@ dropped (``tests/unit/test_schema.py`` holds the published columns to that).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -63,13 +62,6 @@ PROFILE_SCHEMA = pa.schema(
 """One row per account per export: the profile as Instagram answered it at export time."""
 
 INSTAGRAM_TIME = "%Y-%m-%dT%H:%M:%S%z"  # 2017-08-31T18:10:00+0000
-
-
-def parse_timestamp(value: str | None) -> datetime | None:
-    """Instagram's ``2017-08-31T18:10:00+0000`` as an aware UTC datetime."""
-    if not value:
-        return None
-    return datetime.strptime(value, INSTAGRAM_TIME).astimezone(UTC)
 
 
 def flatten_media(items: Iterable[dict[str, Any]], user_id: str | None = None) -> list[dict[str, Any]]:

@@ -73,9 +73,13 @@ class Progress:
         self.log(hooks, "in progress")
 
     def log(self, hooks: Sequence[InstagramHook], state: str) -> None:
-        usage = max((h.transport.usage_percent or 0 for h in hooks if h.api_calls), default=0)
         log.info("Export of %s %s: %d pages, %d rows, %d API calls, rate-limit usage %d%%", self.conn_id, state,
-                 self.pages, self.rows, sum(h.api_calls for h in hooks), usage)  # fmt: skip
+                 self.pages, self.rows, sum(h.api_calls for h in hooks), usage_percent(hooks) or 0)  # fmt: skip
+
+
+def usage_percent(hooks: Sequence[InstagramHook]) -> int | None:
+    """The highest rate-limit usage any of the hooks saw; ``None`` before any call."""
+    return max((h.transport.usage_percent or 0 for h in hooks if h.api_calls), default=None)
 
 
 def slice_count(window: ExportWindow, media_count: int | None, max_concurrency: int, slice_days: int) -> int:
@@ -149,8 +153,7 @@ class MediaExport:
             bytes=sum(size for _, size in published), partitions=len(owned), files_copied=counts.copied,
             files_present=counts.present, files_unavailable=counts.unavailable, file_bytes=counts.bytes,
             api_calls=sum(h.api_calls for h in self._hooks),
-            rate_limit_usage_percent=max((h.transport.usage_percent or 0 for h in self._hooks if h.api_calls),
-                                         default=None),
+            rate_limit_usage_percent=usage_percent(self._hooks),
             slices=len(slices), seconds=round(time.monotonic() - started, 3),
         )  # fmt: skip
 
@@ -168,8 +171,7 @@ class MediaExport:
         for slice_days, slice_rows, slice_counts in results:
             days |= slice_days
             rows += slice_rows
-            for name in ("copied", "present", "unavailable", "bytes"):
-                setattr(counts, name, getattr(counts, name) + getattr(slice_counts, name))
+            counts.add(slice_counts)
         return days, rows, counts
 
     def _read(

@@ -31,6 +31,12 @@ class FileCounts:
     unavailable: int = 0
     bytes: int = 0
 
+    def add(self, other: FileCounts) -> None:
+        self.copied += other.copied
+        self.present += other.present
+        self.unavailable += other.unavailable
+        self.bytes += other.bytes
+
 
 def file_path(user_id: str, row: dict[str, Any]) -> str:
     """``files/user_id=<id>/<media id>.jpg`` (``.mp4`` for videos): stable, so a copied file is found again."""
@@ -138,10 +144,7 @@ class MediaFileCopier:
 
     def _count(self, copied: int = 0, present: int = 0, unavailable: int = 0, size: int = 0) -> None:
         with self._lock:
-            self.counts.copied += copied
-            self.counts.present += present
-            self.counts.unavailable += unavailable
-            self.counts.bytes += size
+            self.counts.add(FileCounts(copied, present, unavailable, size))
 
 
 def _hash_of(path: ObjectStoragePath) -> tuple[str, int]:
