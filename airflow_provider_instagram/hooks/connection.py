@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,9 +48,13 @@ class ConnectionParams:
         return value
 
 
-def extras(conn: Any) -> dict[str, Any]:
-    """The connection's extras, accepting the old ``extra__instagram__`` prefix."""
-    raw = conn.extra_dejson or {}
+def extras(conn: Any, parsed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The connection's extras, accepting the old ``extra__instagram__`` prefix.
+
+    ``parsed`` is the extras a caller already parsed: in a task, every ``extra_dejson`` is a round trip to the
+    supervisor, which re-masks the whole dict.
+    """
+    raw = parsed if parsed is not None else (conn.extra_dejson or {})
     return {k.removeprefix("extra__instagram__"): v for k, v in raw.items()}
 
 
@@ -95,10 +100,13 @@ def _timeout(value: Any, conn_id: str) -> float:
     return timeout
 
 
-def build_params(conn: Any, app_conn: Any | None) -> ConnectionParams:
-    """Merge the account connection over its app connection over defaults; check every field."""
+def build_params(conn: Any, app_conn: Any | None, own_extra: Mapping[str, Any] | None = None) -> ConnectionParams:
+    """Merge the account connection over its app connection over defaults; check every field.
+
+    :param own_extra: the account connection's extras, where the caller already parsed them.
+    """
     conn_id = conn.conn_id
-    own = extras(conn)
+    own = extras(conn, own_extra)
     app = extras(app_conn) if app_conn is not None else {}
 
     def pick(name: str) -> Any:

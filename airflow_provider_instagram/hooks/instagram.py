@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -20,9 +20,9 @@ from airflow.sdk import BaseHook
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram._compat import cached_property
 from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError
-from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
+from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params, extras
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
-from airflow_provider_instagram.schema import flatten_media, media_table
+from airflow_provider_instagram.masking import mask
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,13 +88,6 @@ def _stamp(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(epoch))
 
 
-def _mask(value: str | None) -> None:
-    if value:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(value)
-
-
 class InstagramHook(BaseHook):
     """Talk to Instagram's user-token API (Instagram API with Instagram Login, or Basic Display).
 
@@ -104,6 +97,7 @@ class InstagramHook(BaseHook):
     :param retry_policy: retries, back-off and rate-limit waits (see :class:`RetryPolicy`).
     :param sleep: how to wait (injected by tests).
     :param connection: the account's connection when the caller already read it (saves one lookup per hook).
+    :param connection_extra: that connection's extras, when the caller already parsed them.
     """
 
     conn_name_attr = "instagram_conn_id"
@@ -118,11 +112,13 @@ class InstagramHook(BaseHook):
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         connection: Any | None = None,
+        connection_extra: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.instagram_conn_id = instagram_conn_id
         self._connection = connection
+        self._connection_extra = connection_extra if connection is not None else None
         self.retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
 
@@ -131,11 +127,12 @@ class InstagramHook(BaseHook):
     def params(self) -> ConnectionParams:
         """The checked connection parameters (account connection over its app connection)."""
         conn = self._connection if self._connection is not None else self.get_connection(self.instagram_conn_id)
-        app_conn_id = (conn.extra_dejson or {}).get("app_conn_id")
+        own = extras(conn, self._connection_extra)
+        app_conn_id = own.get("app_conn_id")
         app_conn = self.get_connection(app_conn_id) if app_conn_id else None
-        params = build_params(conn, app_conn)
+        params = build_params(conn, app_conn, own)
         for secret in (params.access_token, params.client_secret):
-            _mask(secret)
+            mask(secret)
         return params
 
     def get_conn(self) -> requests.Session:
@@ -193,7 +190,7 @@ class InstagramHook(BaseHook):
         }
         body = self.transport.request("POST", f"{p.oauth_url}/oauth/access_token", data=form)
         entry = body["data"][0] if isinstance(body.get("data"), list) and body["data"] else body
-        _mask(entry["access_token"])
+        mask(entry["access_token"])
         permissions = _permissions(entry)
         user_id = str(entry["user_id"]) if entry.get("user_id") is not None else None
         return InstagramToken.issued(
@@ -217,7 +214,7 @@ class InstagramHook(BaseHook):
         return self._long_lived(body, self.params.extra.get("user_id"))
 
     def _long_lived(self, body: dict[str, Any], user_id: str | None) -> InstagramToken:
-        _mask(body["access_token"])
+        mask(body["access_token"])
         permissions = _permissions(body)
         return InstagramToken.issued(
             body["access_token"], int(body["expires_in"]) if body.get("expires_in") else None,
@@ -309,6 +306,9 @@ class InstagramHook(BaseHook):
                             until: datetime | date | int | None = None) -> pd.DataFrame:  # fmt: skip
         """The media as a typed DataFrame: one row per item and per carousel child (``parent_id``, ``position``)."""
         import pandas as pd
+
+        # pyarrow is imported here, not at module level: the token refresh imports this hook in every task.
+        from airflow_provider_instagram.schema import flatten_media, media_table
 
         table = media_table(flatten_media(self.iter_media(since=since, until=until), self.params.extra.get("user_id")))
         frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)

@@ -80,8 +80,9 @@ class AccountResult:
         return cls(**{**data, "outcome": Outcome(data["outcome"])})
 
 
-def _account_hook(conn_id: str, connection: Any) -> InstagramHook:
-    return InstagramHook(instagram_conn_id=conn_id, connection=connection)
+def account_hook(conn_id: str, stored: StoredToken) -> InstagramHook:
+    """The account's hook over the connection and extras the store already read (no second lookup or parse)."""
+    return InstagramHook(instagram_conn_id=conn_id, connection=stored.connection, connection_extra=stored.extra)
 
 
 def utcnow() -> datetime:
@@ -94,7 +95,7 @@ class TokenRefresher:
     One account's failure never reaches another: every outcome is a :class:`AccountResult`, never an exception.
 
     :param store: where tokens are read and written.
-    :param hook_factory: builds the hook of one account from its conn id and the connection the store read.
+    :param hook_factory: builds the hook of one account from its conn id and what the store read.
     :param clock: the current time (tests use the emulator's clock).
     :param max_workers: accounts refreshed at once.
     """
@@ -103,16 +104,14 @@ class TokenRefresher:
         self,
         store: TokenStore,
         *,
-        hook_factory: Callable[[str, Any], InstagramHook] | None = None,
+        hook_factory: Callable[[str, StoredToken], InstagramHook] | None = None,
         clock: Callable[[], datetime] = utcnow,
         max_workers: int = 8,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.store = store
-        self.hook_factory = hook_factory or (
-            lambda conn_id, conn: InstagramHook(instagram_conn_id=conn_id, connection=conn)
-        )
+        self.hook_factory = hook_factory or account_hook
         self.clock = clock
         self.max_workers = max_workers
 
@@ -173,7 +172,7 @@ class TokenRefresher:
 
     def _refresh(self, state: TokenState, stored: StoredToken, now: datetime) -> AccountResult | PendingWrite:
         token = str(stored.token)
-        hook = self.hook_factory(state.conn_id, stored.connection)
+        hook = self.hook_factory(state.conn_id, stored)
         try:
             issued = hook.refresh_long_lived_token(token)
         except InstagramAuthError as exc:

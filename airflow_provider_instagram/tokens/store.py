@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_instagram.exceptions import TokenStoreError
+from airflow_provider_instagram.masking import mark_masked
 from airflow_provider_instagram.tokens.state import TokenState
 
 INSTAGRAM_CONN_TYPE = "instagram"
@@ -80,4 +81,5 @@ class TokenStore(ABC):
             conn = BaseHook.get_connection(conn_id)
         except Exception as exc:  # the SDK raises AirflowNotFoundException and friends, with no token in them
             raise TokenStoreError(f"Cannot read connection {conn_id!r}: {exc}") from exc
+        mark_masked(conn.password)  # the SDK masked it while reading
         return StoredToken(token=conn.password or None, extra=dict(conn.extra_dejson or {}), connection=conn)

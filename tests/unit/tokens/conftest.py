@@ -106,6 +106,7 @@ def seed_accounts(store: EnvTokenStore, emulator_client: EmulatorClient) -> Call
 @pytest.fixture
 def refresher(store: EnvTokenStore, clock: Callable[[], datetime]) -> TokenRefresher:
     return TokenRefresher(
-        store, clock=clock, hook_factory=lambda conn_id, conn: InstagramHook(
-            instagram_conn_id=conn_id, connection=conn, retry_policy=FAST, sleep=lambda _: None),
+        store, clock=clock, hook_factory=lambda conn_id, stored: InstagramHook(
+            instagram_conn_id=conn_id, connection=stored.connection, connection_extra=stored.extra,
+            retry_policy=FAST, sleep=lambda _: None),
     )  # fmt: skip
