@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean postgres
 
 $(STAMP): pyproject.toml
 	@echo ">> creating the virtual environment $(VENV) (Python >= 3.11) and installing the provider with its dev tools"
@@ -22,7 +22,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# The warehouse tests start their own throwaway PostgreSQL server from Debian's packages.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		echo ">> installing PostgreSQL from Debian's packages (the warehouse tests run a real server)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	fi
+
+test: lint postgres
 	@echo ">> pytest: unit, emulator conformance and Airflow integration tests"
 	$(PY) -m pytest
 

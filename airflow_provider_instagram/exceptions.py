@@ -103,3 +103,7 @@ class TokenNotWritableError(TokenStoreError):
 
 class InstagramMediaUrlExpiredError(InstagramRequestError):
     """The CDN refused a media URL (HTTP 403: signature expired or bad): re-read the media's URLs and retry."""
+
+
+class ExportNotFoundError(InstagramError):
+    """The exported files a load needs are not there (the export of that window has not run or failed)."""

@@ -85,7 +85,13 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [{"integration-name": "Instagram", "python-modules": ["airflow_provider_instagram.hooks.instagram"]}],
         "operators": [
-            {"integration-name": "Instagram", "python-modules": ["airflow_provider_instagram.operators.media"]}
+            {
+                "integration-name": "Instagram",
+                "python-modules": [
+                    "airflow_provider_instagram.operators.media",
+                    "airflow_provider_instagram.operators.warehouse",
+                ],
+            }
         ],
         "connection-types": [
             {

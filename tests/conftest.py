@@ -16,8 +16,10 @@ from airflow_provider_instagram.hooks.transport import RetryPolicy
 from tests.airflow_server import AirflowServer
 from tests.faulty_proxy import FaultyProxy
 from tests.instagram_support import FAST, Export, Sleeps, last_days
+from tests.postgres_server import PostgresServer
 from tests.s3_server import CONN_ID as S3_CONN_ID
 from tests.s3_server import S3Server
+from tests.warehouse_support import KINDS, Warehouse, make_warehouse
 
 pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]
 
@@ -107,12 +109,30 @@ def export(connect: Callable[..., InstagramHook], sleeps: Sleeps, tmp_path: Path
     """Run one export of ``instagram_default`` (the emulator's first account) to ``tmp_path/out`` by default."""
 
     def run(
-        window: ExportWindow | None = None, destination: ObjectStoragePath | None = None, **options: Any
+        window: ExportWindow | None = None,
+        destination: ObjectStoragePath | None = None,
+        account: int = 0,
+        **options: Any,
     ) -> ExportSummary:
-        connect()
+        connect(account)
         target = destination or ObjectStoragePath(f"file://{tmp_path / 'out'}")
         options.setdefault("progress_seconds", 0.0)
         factory = lambda: InstagramHook(retry_policy=FAST, sleep=sleeps)  # noqa: E731
         return MediaExport(factory, target, window or last_days(30), conn_id="instagram_default", **options).run()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the whole session (Debian's packages)."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=KINDS)
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """Connection ``warehouse``: an empty SQLite file, DuckDB file or PostgreSQL database, in turn."""
+    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
+    return make_warehouse(request.param, tmp_path, monkeypatch, pg)

@@ -165,6 +165,28 @@ class EmulatorBackend:
                         token.state = "invalidated" if reason == "password_changed" else "revoked"
             return count
 
+    def edit_media(self, media_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a media's counts or caption (``like_count``, ``comments_count``, ``caption``), or delete it
+        (``{"deleted": true}``) as its owner would on Instagram; returns what it now holds."""
+        editable = {"like_count", "comments_count", "caption"}
+        with self._lock:
+            item = self._media.get(media_id)
+            if item is None:
+                raise LookupError(f"no media {media_id!r}")
+            unknown = set(changes) - editable - {"deleted"}
+            if unknown:
+                raise ValueError(f"cannot change {sorted(unknown)}; change {sorted(editable)} or set deleted")
+            if changes.get("deleted"):
+                account = self.accounts[item.owner_id]
+                account.media = [m for m in account.media if m.id != media_id]
+                for gone in (item, *item.children):
+                    self._media.pop(gone.id, None)
+                self._index_account(account)
+                return {"id": media_id, "deleted": True}
+            for name, value in changes.items():
+                setattr(item, name, value)
+            return {"id": media_id, **{name: getattr(item, name) for name in sorted(editable)}}
+
     # ----------------------------------------------------------------- OAuth
     def validate_authorize(self, params: dict[str, str]) -> tuple[str, tuple[str, ...]]:
         """Check an authorization-window request; return (redirect_uri, scopes) or raise AuthorizeError."""

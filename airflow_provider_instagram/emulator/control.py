@@ -133,6 +133,16 @@ def control_routes(backend: EmulatorBackend) -> list[Route]:
             return JSONResponse({"error": f"could not reach {url}: {exc}", "signed_request": signed}, status_code=502)
         return JSONResponse({"status": answer.status_code, "body": answer.text, "signed_request": signed})
 
+    async def media(request: Request) -> Response:
+        """Change a media's counts or caption, or delete it (``{"deleted": true}``)."""
+        try:
+            body = await _json_body(request)
+            return JSONResponse(backend.edit_media(request.path_params["media_id"], body))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except (TypeError, ValueError) as exc:
+            return _bad(str(exc))
+
     prefix = "/_emulator"
     return [
         Route(f"{prefix}/reset", reset, methods=["POST"]),
@@ -145,4 +155,5 @@ def control_routes(backend: EmulatorBackend) -> list[Route]:
         Route(f"{prefix}/tokens/invalidate", invalidate, methods=["POST"]),
         Route(f"{prefix}/codes", codes, methods=["POST"]),
         Route(f"{prefix}/signed_request", signed_request, methods=["POST"]),
+        Route(f"{prefix}/media/{{media_id}}", media, methods=["POST"]),
     ]

@@ -175,6 +175,10 @@ class EmulatorClient:
     def invalidate(self, user_id: str, reason: str = "password_changed") -> int:
         return int(self._call("POST", "tokens/invalidate", {"user_id": user_id, "reason": reason})["tokens"])
 
+    def edit_media(self, media_id: str, **changes: Any) -> dict[str, Any]:
+        """Change a media's ``like_count``, ``comments_count`` or ``caption``, or delete it (``deleted=True``)."""
+        return dict(self._call("POST", f"media/{media_id}", changes))
+
     def issue_code(self, user: str | None = None, redirect_uri: str | None = None, scope: str | None = None) -> str:
         return str(self._call("POST", "codes", {"user": user, "redirect_uri": redirect_uri, "scope": scope})["code"])
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import IO, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 FORMATS = ("parquet", "jsonl", "csv")
@@ -80,3 +81,36 @@ def check_format(file_format: str) -> str:
 def open_writer(file_format: str, sink: IO[bytes], schema: pa.Schema) -> PartWriter:
     """A writer of ``file_format`` streaming into the open binary ``sink``."""
     return _WRITERS[check_format(file_format)](sink, schema)
+
+
+def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
+    """``batch`` with exactly ``schema``'s columns: ones a part predates are null, ones it has extra are dropped."""
+    columns = [
+        batch.column(f.name).cast(f.type) if f.name in batch.schema.names else pa.nulls(batch.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def read_batches(file_format: str, source: IO[bytes], schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
+    """The rows of one part file, ``batch_rows`` at a time, conformed to ``schema``.
+
+    Parquet and CSV are streamed; a JSON Lines part (one day of one account) is parsed whole.
+    """
+    file_format = check_format(file_format)
+    if file_format == "parquet":
+        for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows):
+            yield conform(batch, schema)
+    elif file_format == "csv":
+        # Our CSV quotes every string: an unquoted empty field is a null, a quoted one an empty string.
+        options = pa_csv.ConvertOptions(column_types=schema, strings_can_be_null=True)
+        reader = pa_csv.open_csv(source, read_options=pa_csv.ReadOptions(block_size=1 << 22), convert_options=options)
+        for batch in reader:
+            yield conform(batch, schema)
+    else:
+        data = source.read()
+        if not data.strip():
+            return
+        table = pa_json.read_json(pa.BufferReader(data), parse_options=pa_json.ParseOptions(explicit_schema=schema))
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            yield conform(batch, schema)

@@ -13,11 +13,19 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow.sdk import ObjectStoragePath
 
 PART_FILE = re.compile(r"^part-\d{5}\.(parquet|jsonl|csv)$")
 STAGING_DIR = "_staging"
+
+
+def public_uri(destination: str | ObjectStoragePath, *parts: str) -> str:
+    """The destination as a URI without connection id or credentials (``s3://aws@bucket/x`` -> ``s3://bucket/x``)."""
+    split = urlsplit(str(destination))
+    path = "/".join([split.path.rstrip("/"), *parts])
+    return urlunsplit((split.scheme or "file", split.hostname or "", path, "", ""))
 
 
 def is_local(path: ObjectStoragePath) -> bool:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
@@ -15,30 +13,11 @@ from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.media_export import MediaExport
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.operators.arguments import TEMPLATE, public_uri, run_window, storage_path
 from airflow_provider_instagram.tokens.state import TokenState
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-TEMPLATE = re.compile(r"{{|{%")
-
-
-def public_uri(destination: str | ObjectStoragePath, *parts: str) -> str:
-    """The destination as a URI without connection id or credentials (``s3://aws@bucket/x`` -> ``s3://bucket/x``)."""
-    split = urlsplit(str(destination))
-    path = "/".join([split.path.rstrip("/"), *parts])
-    return urlunsplit((split.scheme or "file", split.hostname or "", path, "", ""))
-
-
-def _as_datetime(value: Any, name: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{name} {value!r} is not an ISO 8601 datetime (e.g. 2026-11-28T00:00:00+00:00)") from None
 
 
 class InstagramMediaToStorageOperator(BaseOperator):
@@ -90,11 +69,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
 
     def window(self, context: Context) -> ExportWindow:
         """The days to export: ``since``/``until`` if set, else the run's data interval (else the last day)."""
-        until = _as_datetime(self.until, "until") or context.get("data_interval_end") or datetime.now(UTC)
-        since = _as_datetime(self.since, "since") or context.get("data_interval_start")
-        if since is None or since >= until:
-            since = until - timedelta(days=1)  # manual runs have no interval: the last day
-        return ExportWindow.covering(since, until, self.lookback_days, self.full_snapshot)
+        return run_window(context, self.since, self.until, self.lookback_days, self.full_snapshot)
 
     def execute(self, context: Context) -> dict[str, Any]:
         connection = BaseHook.get_connection(self.instagram_conn_id)
@@ -105,7 +80,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
                 f"({state.status_reason or 'no reason given'}): skipped. Put a new long-lived token in its password "
                 "(README: 'Bringing back an account marked reauth_required') and the next run exports it again."
             )
-        destination = self._destination()
+        destination = storage_path(self.destination)
         export = MediaExport(
             lambda: InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection),
             destination, self.window(context), conn_id=self.instagram_conn_id, file_format=self.file_format,
@@ -117,28 +92,6 @@ class InstagramMediaToStorageOperator(BaseOperator):
         self._announce(context, destination, summary)
         self.log.info("Exported %s", summary)
         return summary
-
-    def _destination(self) -> ObjectStoragePath:
-        if isinstance(self.destination, ObjectStoragePath):
-            return self.destination
-        try:
-            path = ObjectStoragePath(self.destination)
-        except ImportError as exc:
-            raise ValueError(
-                f"destination {public_uri(self.destination)!r} needs a filesystem package that is not installed "
-                f"({exc}); for s3:// install 'airflow-provider-instagram[amazon]'"
-            ) from None
-        except ValueError as exc:
-            raise ValueError(
-                f"destination {public_uri(self.destination)!r} is not a storage URL Airflow knows ({exc}); use "
-                "file:///path, s3://<aws conn id>@<bucket>/<prefix>, or another fsspec URL"
-            ) from None
-        if path.protocol in ("", "file", "local") and not str(path.path).startswith("/"):
-            raise ValueError(
-                f"destination {self.destination!r} is a relative path, which would depend on the worker's current "
-                "directory; use an absolute one such as file:///data/instagram"
-            )
-        return path
 
     def _announce(self, context: Context, destination: ObjectStoragePath, summary: dict[str, Any]) -> None:
         """Asset events on every ``AssetAlias`` outlet: the destination is only known at run time (templated)."""

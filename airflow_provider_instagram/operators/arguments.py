@@ -1,0 +1,62 @@
+"""Arguments the operators share: storage URLs, datetimes and the run's window of days."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import ObjectStoragePath
+
+from airflow_provider_instagram.export.staging import public_uri
+from airflow_provider_instagram.export.window import ExportWindow
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+TEMPLATE = re.compile(r"{{|{%")
+__all__ = ["TEMPLATE", "as_datetime", "public_uri", "run_window", "storage_path"]
+
+
+def as_datetime(value: Any, name: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO 8601 datetime (e.g. 2026-11-28T00:00:00+00:00)") from None
+
+
+def run_window(context: Context, since: Any, until: Any, lookback_days: int, full_snapshot: bool) -> ExportWindow:
+    """The days a run owns: ``since``/``until`` if set, else the run's data interval (else the last day)."""
+    end = as_datetime(until, "until") or context.get("data_interval_end") or datetime.now(UTC)
+    start = as_datetime(since, "since") or context.get("data_interval_start")
+    if start is None or start >= end:
+        start = end - timedelta(days=1)  # manual runs have no interval: the last day
+    return ExportWindow.covering(start, end, lookback_days, full_snapshot)
+
+
+def storage_path(value: str | ObjectStoragePath, name: str = "destination") -> ObjectStoragePath:
+    """``value`` as an absolute ``ObjectStoragePath``, or a ``ValueError`` that says how to write it."""
+    if isinstance(value, ObjectStoragePath):
+        return value
+    try:
+        path = ObjectStoragePath(value)
+    except ImportError as exc:
+        raise ValueError(
+            f"{name} {public_uri(value)!r} needs a filesystem package that is not installed "
+            f"({exc}); for s3:// install 'airflow-provider-instagram[amazon]'"
+        ) from None
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} {public_uri(value)!r} is not a storage URL Airflow knows ({exc}); use "
+            "file:///path, s3://<aws conn id>@<bucket>/<prefix>, or another fsspec URL"
+        ) from None
+    if path.protocol in ("", "file", "local") and not str(path.path).startswith("/"):
+        raise ValueError(
+            f"{name} {value!r} is a relative path, which would depend on the worker's current "
+            "directory; use an absolute one such as file:///data/instagram"
+        )
+    return path

@@ -1,0 +1,124 @@
+"""``InstagramExportToSqlOperator``: one account's exported window, loaded into SQL tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook, BaseOperator, ObjectStoragePath
+
+from airflow_provider_instagram.exceptions import InstagramConfigError
+from airflow_provider_instagram.operators.arguments import public_uri, run_window, storage_path
+from airflow_provider_instagram.warehouse.dialects import dialect_of
+from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
+from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
+from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+
+if TYPE_CHECKING:
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+    from airflow.sdk import Context
+
+
+class InstagramExportToSqlOperator(BaseOperator):
+    """Load one account's exported media and profiles (``InstagramMediaToStorageOperator``'s files) into SQL tables.
+
+    Tables ``<prefix>media`` (key ``user_id, id``) and ``<prefix>profiles`` (key ``id, exported_at``) are
+    created on first load with typed columns, and gain the export's new columns as nullable ones. Rows are
+    upserted by key, so reruns and look-back windows never duplicate a row; media rows of the window's days that
+    the files no longer hold (deleted on Instagram) are removed. The whole load is one transaction: a failure
+    leaves the tables as they were. Rows go in batches through a temporary staging table (``COPY`` on
+    PostgreSQL, Arrow scans on DuckDB, ``executemany`` elsewhere), so memory stays bounded.
+
+    :param source: the export's root, as given to the export (``file:///...``, ``s3://conn@bucket/prefix``).
+        (templated)
+    :param sql_conn_id: a connection whose hook is a common.sql ``DbApiHook`` (postgres, sqlite, duckdb...).
+        (templated)
+    :param user_id: the account's Instagram user id. (templated)
+    :param instagram_conn_id: where to read ``user_id`` from (its ``user_id`` extra) when ``user_id`` is not given.
+        (templated)
+    :param since: start of the window (default: the run's data interval start). (templated)
+    :param until: end of the window, exclusive (default: the run's data interval end). (templated)
+    :param lookback_days: also load this many days before ``since``; use the export's value.
+    :param full_snapshot: load every exported day of the account (and prune against all of them).
+    :param table_prefix: prefix of the two tables' names.
+    :param batch_rows: rows staged per batch (memory is bounded by one batch and one open file).
+    :param hook_params: passed to the SQL connection's ``get_hook`` (e.g. a schema or database).
+    """
+
+    template_fields: Sequence[str] = ("source", "sql_conn_id", "user_id", "instagram_conn_id", "since", "until")
+    ui_color = "#d8e8f7"
+
+    def __init__(
+        self, *, source: str | ObjectStoragePath, sql_conn_id: str, user_id: str | None = None,
+        instagram_conn_id: str | None = None, since: Any = None, until: Any = None, lookback_days: int = 0,
+        full_snapshot: bool = False, table_prefix: str = "instagram_", batch_rows: int = 10_000,
+        hook_params: dict[str, Any] | None = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(**kwargs)
+        if lookback_days < 0:
+            raise ValueError(f"lookback_days must be 0 or more, not {lookback_days}")
+        if batch_rows < 1:
+            raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
+        if not table_prefix.replace("_", "").isalnum():
+            raise ValueError(f"table_prefix {table_prefix!r} may hold only letters, digits and underscores")
+        self.source, self.sql_conn_id, self.user_id = source, sql_conn_id, user_id
+        self.instagram_conn_id, self.since, self.until = instagram_conn_id, since, until
+        self.lookback_days, self.full_snapshot, self.table_prefix = lookback_days, full_snapshot, table_prefix
+        self.batch_rows, self.hook_params = batch_rows, hook_params or {}
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        user_id = self._user_id()
+        window = run_window(context, self.since, self.until, self.lookback_days, self.full_snapshot)
+        source = storage_path(self.source, "source")
+        exported = ExportedParts(source, user_id)
+        media, profiles = media_table(self.table_prefix), profile_table(self.table_prefix)
+        media_parts = exported.parts("media", window, required=True)  # before touching the warehouse
+        profile_parts = exported.parts("profiles", window, required=False)
+        days = None if window.first_day is None else tuple(window.days())
+        self.log.info("Loading user %s, %s: %d media and %d profile part(s) from %s into %s",
+                      user_id, window.describe(), len(media_parts), len(profile_parts), public_uri(source),
+                      self.sql_conn_id)  # fmt: skip
+        hook = self.sql_hook()
+        connection = hook.get_conn()
+        try:
+            loads = WarehouseLoader(connection, dialect_of(connection, hook.placeholder)).load(
+                user_id,
+                [
+                    TableBatches(media, part_batches(media_parts, media.schema, self.batch_rows), days),
+                    TableBatches(profiles, part_batches(profile_parts, profiles.schema, self.batch_rows)),
+                ],
+            )
+        finally:
+            connection.close()
+        summary = {
+            "user_id": user_id, "window": window.describe(), "sql_conn_id": self.sql_conn_id,
+            "tables": [load.to_dict() for load in loads],
+        }  # fmt: skip
+        self.log.info("Loaded %s", summary)
+        return summary
+
+    def sql_hook(self) -> DbApiHook:
+        """The SQL connection's common.sql hook, or an error that names the connection and the fix."""
+        from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+        connection = BaseHook.get_connection(self.sql_conn_id)
+        hook = connection.get_hook(hook_params=self.hook_params)
+        if not isinstance(hook, DbApiHook):
+            raise InstagramConfigError(
+                f"Connection {self.sql_conn_id!r} (type {connection.conn_type!r}) has no SQL hook: use a postgres, "
+                "sqlite, duckdb or other common.sql connection, and install its provider package"
+            )
+        return hook
+
+    def _user_id(self) -> str:
+        if self.user_id:
+            return str(self.user_id)
+        if not self.instagram_conn_id:
+            raise InstagramConfigError("Give user_id, or instagram_conn_id to read the user id from")
+        extra = BaseHook.get_connection(self.instagram_conn_id).extra_dejson or {}
+        if not extra.get("user_id"):
+            raise InstagramConfigError(
+                f"Connection {self.instagram_conn_id!r} has no 'user_id' extra; pass user_id, or run the token "
+                "refresh (it records the user id) first"
+            )
+        return str(extra["user_id"])

@@ -1,0 +1,1 @@
+"""Landing exported files in SQL warehouses."""

@@ -1,0 +1,53 @@
+"""The warehouse SQL that no database here speaks: ANSI MERGE (Snowflake, BigQuery, Redshift...), and the DDL."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pyarrow as pa
+
+from airflow_provider_instagram.warehouse.dialects import POSTGRESQL, SQLITE, Dialect, dialect_of
+from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+
+
+def test_unknown_drivers_get_ansi_merge_with_the_hooks_placeholder() -> None:
+    class SomeWarehouseConnection:
+        pass
+
+    dialect = dialect_of(SomeWarehouseConnection(), placeholder="?")
+    sql = dialect.merge_sql("t", "s", ["user_id", "id", "like_count"], ("user_id", "id"))
+
+    assert dialect == Dialect("ansi", placeholder="?")
+    assert sql == (
+        'MERGE INTO "t" t USING "s" s ON t."user_id" = s."user_id" AND t."id" = s."id" '
+        'WHEN MATCHED THEN UPDATE SET "like_count" = s."like_count" '
+        'WHEN NOT MATCHED THEN INSERT ("user_id", "id", "like_count") VALUES (s."user_id", s."id", s."like_count")'
+    )
+
+
+def test_drivers_are_told_apart_by_their_module() -> None:
+    assert dialect_of(sqlite3.connect(":memory:")) == SQLITE
+
+
+def test_tables_are_typed_from_the_export_schema_and_keyed_by_the_account() -> None:
+    create = media_table().create_sql(POSTGRESQL)
+    assert create[0].startswith('CREATE TABLE IF NOT EXISTS "instagram_media" ("id" TEXT NOT NULL, "user_id" TEXT')
+    assert '"timestamp" TIMESTAMP WITH TIME ZONE' in create[0] and '"like_count" BIGINT' in create[0]
+    assert '"is_comment_enabled" BOOLEAN' in create[0] and '"position" INTEGER' in create[0]
+    assert create[0].endswith('PRIMARY KEY ("user_id", "id"))')
+    assert create[1] == (
+        'CREATE INDEX IF NOT EXISTS "instagram_media_user_id_timestamp_idx" '
+        'ON "instagram_media" ("user_id", "timestamp")'
+    )
+    assert profile_table("ig_").create_sql(SQLITE)[0].endswith('PRIMARY KEY ("id", "exported_at"))')
+    assert profile_table().delete_user_sql(SQLITE) == 'DELETE FROM "instagram_profiles" WHERE "id" = ?'
+
+
+def test_only_missing_columns_are_added_and_as_nullable() -> None:
+    spec = media_table()
+    added = spec.add_column_sql(POSTGRESQL, [*spec.columns[:-2]])
+    assert added == [
+        'ALTER TABLE "instagram_media" ADD COLUMN "file_sha256" TEXT',
+        'ALTER TABLE "instagram_media" ADD COLUMN "file_bytes" BIGINT',
+    ]
+    assert Dialect("ansi").column_type(pa.float64()) == "DOUBLE PRECISION"
