@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from airflow_provider_instagram.warehouse.dialects import Dialect, quote
-from airflow_provider_instagram.warehouse.tables import TableSpec, ensure_table
+from airflow_provider_instagram.warehouse.tables import TableSpec, ensure_table, existing_columns
 
 STAGING_PREFIX = "_instagram_staging_"
 
@@ -92,6 +92,9 @@ class WarehouseLoader:
     def _load_table(self, cursor: Any, user_id: str, table: TableBatches) -> TableLoad:
         started = time.monotonic()
         spec = table.spec
+        # A table created by this (uncommitted) load is empty and invisible to others: a plain INSERT of the
+        # distinct staged rows does what the merge would, without its per-row conflict checks.
+        created = not existing_columns(cursor, self.dialect, spec.name)
         result = TableLoad(spec.name, columns_added=tuple(ensure_table(cursor, self.dialect, spec)))
         staging = STAGING_PREFIX + spec.name
         if self.dialect.name != "postgresql":  # PostgreSQL's temp table drops itself at commit
@@ -102,7 +105,10 @@ class WarehouseLoader:
             result.rows += batch.num_rows
         if self.dialect.name == "sqlite":  # SQLite would scan the staging table once per pruned row
             cursor.execute(f"CREATE INDEX {quote(staging + '_key')} ON {quote(staging)} ({_cols(spec.key)})")
-        if result.rows:
+        if result.rows and created:
+            cursor.execute(f"INSERT INTO {quote(spec.name)} ({_cols(spec.columns)}) SELECT {_cols(spec.columns)} "
+                           f"FROM {quote(staging)}")  # fmt: skip
+        elif result.rows:
             cursor.execute(self.dialect.merge_sql(spec.name, staging, spec.columns, spec.key))
         if table.days is None or table.days:
             result.deleted = self._prune(cursor, user_id, staging, spec, table.days)
@@ -186,7 +192,7 @@ def _distinct(batches: Iterable[pa.Table], key: tuple[str, ...]) -> Iterator[pa.
 def _copy(cursor: Any, staging: str, batch: pa.Table) -> None:
     """``COPY`` the batch as CSV: strings are always quoted, so an unquoted empty field is a NULL."""
     buffer = io.BytesIO()
-    pa_csv.write_csv(batch, buffer, pa_csv.WriteOptions(include_header=False))
+    pa_csv.write_csv(_utc_as_text(batch), buffer, pa_csv.WriteOptions(include_header=False))
     sql = f"COPY {quote(staging)} ({_cols(batch.schema.names)}) FROM STDIN WITH (FORMAT csv)"
     if hasattr(cursor, "copy_expert"):  # psycopg2
         buffer.seek(0)
@@ -194,3 +200,16 @@ def _copy(cursor: Any, staging: str, batch: pa.Table) -> None:
     else:  # psycopg 3
         with cursor.copy(sql) as copy:
             copy.write(buffer.getvalue())
+
+
+def _utc_as_text(batch: pa.Table) -> pa.Table:
+    """UTC timestamp columns as the text the CSV writer prints for them (``2026-11-28 10:00:05.000000Z``).
+
+    The writer formats a zoned timestamp through the time-zone database value by value, which took most of the
+    load's client CPU; the same text from the zone-less values (UTC already) is ten times cheaper.
+    """
+    for i, field in enumerate(batch.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz == "UTC":
+            naive = batch.column(i).cast(pa.timestamp(field.type.unit)).cast(pa.string())
+            batch = batch.set_column(i, pa.field(field.name, pa.string()), pc.binary_join_element_wise(naive, "Z", ""))
+    return batch
