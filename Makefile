@@ -36,12 +36,13 @@ test: lint postgres
 	@echo ">> pytest: unit, emulator conformance and Airflow integration tests"
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	@echo ">> benchmarks (medians of several runs, ratios against a baseline in the same run)"
 	$(PY) benchmarks/emulator_throughput.py
 	$(PY) benchmarks/hook_media_read.py --media 100000 --runs 3
 	$(PY) benchmarks/token_refresh.py --accounts 200 --runs 3
 	$(PY) benchmarks/media_export.py --runs 3
+	$(PY) benchmarks/warehouse_load.py --runs 3
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
