@@ -26,6 +26,7 @@ pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]
 REPO = Path(__file__).resolve().parent.parent
 API_USER, API_PASSWORD = "admin", "admin-password"
 TOKEN_REFRESH_DAG = "instagram_token_refresh"
+DAG_WAREHOUSE = "dag_warehouse"
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +51,17 @@ def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Ser
 
 
 @pytest.fixture(scope="session")
-def airflow_server(airflow_api_proxy: FaultyProxy, s3_server: S3Server) -> Iterator[AirflowServer]:
+def airflow_server(
+    airflow_api_proxy: FaultyProxy, s3_server: S3Server, postgres_server: PostgresServer
+) -> Iterator[AirflowServer]:
     """One real Airflow (API server, scheduler with LocalExecutor, DAG processor) for the session, on the
-    repository's ``dags/``. Tasks reach the REST API through ``airflow_api_proxy`` (connection airflow_api_default)."""
+    repository's ``dags/``. Tasks reach the REST API through ``airflow_api_proxy`` (connection airflow_api_default);
+    connection ``dag_warehouse`` is a PostgreSQL database of their own."""
     api_conn = {"conn_type": "http", "host": airflow_api_proxy.url, "login": API_USER, "password": API_PASSWORD}
     env = {
         "AIRFLOW_CONN_AIRFLOW_API_DEFAULT": json.dumps(api_conn),
         f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": s3_server.connection_json(),
+        f"AIRFLOW_CONN_{DAG_WAREHOUSE.upper()}": postgres_server.create_database(DAG_WAREHOUSE),
         # Two cores shared by every component on SQLite: a busy moment must not fail a task's first API call
         # (default 5 s), and the DAG files of a session do not change, so they need no constant re-parsing.
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",

@@ -63,6 +63,11 @@ class PostgresServer:
         self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, self.database)
         return self
 
+    def create_database(self, name: str) -> str:
+        """Create another database; returns its Airflow connection URI."""
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
+        return f"postgres://{self.user}@127.0.0.1:{self.port}/{name}"
+
     def stop(self) -> None:
         try:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, AssetAlias, Param, TriggerRule, Variable, task
 
 from airflow_provider_instagram.export.formats import FORMATS, check_format
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
+from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
 from airflow_provider_instagram.tokens.airflow_api import DEFAULT_API_CONN_ID, AirflowApiTokenStore
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 DESTINATION_VARIABLE = "instagram_export_destination"
 FORMAT_VARIABLE = "instagram_export_format"
 CONN_IDS_VARIABLE = "instagram_export_conn_ids"
+WAREHOUSE_VARIABLE = "instagram_warehouse_conn_id"
 ASSET_ALIAS = "instagram_media_export"
 """Downstream DAGs schedule on ``AssetAlias(ASSET_ALIAS)``: each export adds events for the assets it wrote."""
 
@@ -34,6 +36,10 @@ Settings (param, else Airflow Variable, else default): `destination` (`{destinat
 (`{format_variable}`; default parquet), `conn_ids` (`{conn_ids_variable}`, a JSON list; default: every
 connection of type `instagram`, listed through connection `{api_conn_id}`). Accounts marked `reauth_required`
 are skipped, with the reason in the log.
+
+Warehouse: with `sql_conn_id` (`{warehouse_variable}`) set to any common.sql connection (postgres, sqlite,
+duckdb...), each exported window is then loaded into tables `instagram_media` and `instagram_profiles` (upsert by
+key, one transaction per account). Without it, `load_warehouse` is skipped.
 """
 
 
@@ -55,6 +61,31 @@ def export_settings(params: dict[str, Any], api_conn_id: str) -> list[dict[str, 
     }  # fmt: skip
     log.info("Exporting %d account(s) to %s as %s", len(conn_ids), destination, file_format)
     return [{"instagram_conn_id": conn_id, **shared} for conn_id in conn_ids]
+
+
+def load_settings(params: dict[str, Any], exports: list[dict[str, Any]], results: Any) -> list[dict[str, Any]]:
+    """One load-operator kwargs dict per account whose export succeeded, over the same window and destination.
+
+    Raises ``AirflowSkipException`` when no warehouse connection is configured.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    sql_conn_id = params.get("sql_conn_id") or Variable.get(WAREHOUSE_VARIABLE, None)
+    if not sql_conn_id:
+        raise AirflowSkipException(
+            f"No warehouse: set the DAG param sql_conn_id or the Variable {WAREHOUSE_VARIABLE} to a SQL connection"
+        )
+    destinations = {e["instagram_conn_id"]: e["destination"] for e in exports}
+    loads = []
+    for summary in (r for r in results or [] if r):
+        first, last = summary.get("first_day"), date.fromisoformat(summary["last_day"])
+        loads.append({
+            "source": destinations[summary["conn_id"]], "sql_conn_id": sql_conn_id, "user_id": summary["user_id"],
+            "since": f"{first}T00:00:00+00:00" if first else None, "full_snapshot": first is None,
+            "until": f"{last + timedelta(days=1)}T00:00:00+00:00", "instagram_conn_id": summary["conn_id"],
+        })  # fmt: skip
+    log.info("Loading %d exported account(s) into %s", len(loads), sql_conn_id)
+    return loads
 
 
 def _listed_accounts(api_conn_id: str) -> list[str]:
@@ -96,7 +127,8 @@ def create_media_export_dag(
         dag_id=dag_id, schedule=schedule, start_date=start_date, catchup=False, max_active_runs=1, tags=list(tags),
         default_args=default_args or {"retries": 2, "retry_delay": timedelta(minutes=5)},
         doc_md=DOC.format(destination_variable=DESTINATION_VARIABLE, format_variable=FORMAT_VARIABLE,
-                          conn_ids_variable=CONN_IDS_VARIABLE, api_conn_id=api_conn_id),
+                          conn_ids_variable=CONN_IDS_VARIABLE, api_conn_id=api_conn_id,
+                          warehouse_variable=WAREHOUSE_VARIABLE),
         params={
             "conn_ids": Param([], type="array", items={"type": "string"},
                               description=f"Connections to export (default: Variable {CONN_IDS_VARIABLE}, else all)"),
@@ -107,6 +139,9 @@ def create_media_export_dag(
             "lookback_days": Param(lookback_days, type="integer", minimum=0,
                                    description="Also re-read this many days before the data interval"),
             "copy_files": Param(False, type="boolean", description="Also copy the image and video files"),
+            "sql_conn_id": Param("", type="string",
+                                 description=f"Warehouse connection to load into (default: Variable "
+                                             f"{WAREHOUSE_VARIABLE}; empty: no load)"),
         },
     ) as dag:  # fmt: skip
 
@@ -115,20 +150,36 @@ def create_media_export_dag(
             """The accounts to export and the export settings, resolved once for the whole run."""
             return export_settings(params, api_conn_id)
 
+        settings = accounts()
         exported = InstagramMediaToStorageOperator.partial(
             task_id="export_media", max_active_tis_per_dagrun=max_active_accounts,
             map_index_template="{{ task.instagram_conn_id }}", outlets=[AssetAlias(ASSET_ALIAS)],
-        ).expand_kwargs(accounts())  # fmt: skip
+        ).expand_kwargs(settings)  # fmt: skip
 
         @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
-        def summary(results: Any) -> dict[str, Any]:
-            """Totals over the accounts that exported (skipped and failed accounts report nothing)."""
+        def warehouse_loads(
+            params: dict[str, Any], exports: list[dict[str, Any]], results: Any
+        ) -> list[dict[str, Any]]:
+            """The loads of the accounts whose export succeeded (the others keep their earlier rows)."""
+            return load_settings(params, exports, results)
+
+        loaded = InstagramExportToSqlOperator.partial(
+            task_id="load_warehouse", max_active_tis_per_dagrun=1,  # one writer at a time suits every warehouse
+            map_index_template="{{ task.instagram_conn_id }}",
+        ).expand_kwargs(warehouse_loads(exports=settings, results=exported.output))  # fmt: skip
+
+        @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
+        def summary(results: Any, loads: Any) -> dict[str, Any]:
+            """Totals over the accounts that exported and loaded (skipped and failed ones report nothing)."""
             done = [r for r in results or [] if r]
             totals = {key: sum(r.get(key) or 0 for r in done)
                       for key in ("rows", "data_files", "bytes", "files_copied", "api_calls")}  # fmt: skip
             totals["accounts"] = len(done)
+            loaded_tables = [t for load in loads or [] if load for t in load["tables"]]
+            totals["warehouse_rows"] = sum(t["rows"] for t in loaded_tables if t["table"].endswith("media"))
+            totals["accounts_loaded"] = len([load for load in loads or [] if load])
             log.info("Export totals: %s", totals)
             return totals
 
-        summary(exported.output)
+        summary(exported.output, loaded.output)
     return dag

@@ -49,6 +49,10 @@ class ExportSummary:
     rate_limit_usage_percent: int | None
     slices: int
     seconds: float
+    first_day: str | None = None
+    """The window's first UTC day (ISO); ``None`` for a full snapshot."""
+    last_day: str = ""
+    """The window's last UTC day (ISO): a load of the same window reads exactly these days."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,6 +159,8 @@ class MediaExport:
             api_calls=sum(h.api_calls for h in self._hooks),
             rate_limit_usage_percent=usage_percent(self._hooks),
             slices=len(slices), seconds=round(time.monotonic() - started, 3),
+            first_day=self.window.first_day.isoformat() if self.window.first_day else None,
+            last_day=self.window.last_day.isoformat(),
         )  # fmt: skip
 
     def _read_slices(

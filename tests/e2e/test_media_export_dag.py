@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 
 from airflow_provider_instagram.emulator import EmulatorClient
@@ -15,8 +16,10 @@ from airflow_provider_instagram.export.dag import ASSET_ALIAS, DESTINATION_VARIA
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from tests.airflow_server import AirflowServer
+from tests.conftest import DAG_WAREHOUSE
 from tests.connections import delete_connections, put_connection
 from tests.instagram_support import expected_rows, read_table
+from tests.postgres_server import PostgresServer
 from tests.s3_server import BUCKET, CONN_ID, S3Server
 
 DAG_ID = "instagram_media_export"
@@ -50,20 +53,27 @@ def window_of(summary: dict[str, Any]) -> ExportWindow:
     return ExportWindow(date.fromisoformat(first), date.fromisoformat(last))
 
 
-def test_export_dag_to_local_disk_lists_accounts_and_skips_the_one_needing_a_human(
+def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_one_needing_a_human(
     airflow_server: AirflowServer, accounts: list[dict[str, Any]], connect: Callable[..., InstagramHook],
-    tmp_path: Path,
+    postgres_server: PostgresServer, tmp_path: Path,
 ) -> None:  # fmt: skip
     destination = tmp_path / "export"
+    warehouse = psycopg2.connect(host="127.0.0.1", port=postgres_server.port, user=postgres_server.user,
+                                 dbname=DAG_WAREHOUSE)  # fmt: skip
+    warehouse.autocommit = True
+    warehouse.cursor().execute("DROP TABLE IF EXISTS instagram_media, instagram_profiles")
     variable = {"key": DESTINATION_VARIABLE, "value": f"file://{destination}"}
     airflow_server._json("POST", "/api/v2/variables", expected=(201,), json=variable)
-    try:
-        run_id, states = run(airflow_server, {"lookback_days": 2})  # the destination comes from the Variable
+    try:  # the destination comes from the Variable, the warehouse from the run's conf
+        run_id, states = run(airflow_server, {"lookback_days": 2, "sql_conn_id": DAG_WAREHOUSE})
     finally:
         airflow_server.request("DELETE", f"/api/v2/variables/{DESTINATION_VARIABLE}")
     assert states == {"accounts[-1]": "success", "export_media[ig_export_0]": "success",
-                      "export_media[ig_export_1]": "success", "summary[-1]": "success"}  # fmt: skip
+                      "export_media[ig_export_1]": "success", "warehouse_loads[-1]": "success",
+                      "load_warehouse[ig_export_0]": "success", "load_warehouse[ig_export_1]": "success",
+                      "summary[-1]": "success"}  # fmt: skip
     table = read_table(destination, "parquet")
+    cursor = warehouse.cursor()
     for n in (0, 1):
         summary = airflow_server.xcom(DAG_ID, run_id, "export_media", map_index=n)
         assert summary["conn_id"] == f"ig_export_{n}" and "access_token" not in str(summary)
@@ -71,8 +81,14 @@ def test_export_dag_to_local_disk_lists_accounts_and_skips_the_one_needing_a_hum
         want = sorted(r["id"] for r in expected_rows(window_of(summary)))
         got = sorted(r["id"] for r in table.to_pylist() if r["user_id"] == summary["user_id"])
         assert got == want and len(want) == summary["rows"] > 0
+        cursor.execute("SELECT id FROM instagram_media WHERE user_id = %s ORDER BY id", (summary["user_id"],))
+        assert sorted(r[0] for r in cursor.fetchall()) == want, "the warehouse holds exactly the exported rows"
+        cursor.execute("SELECT COUNT(*) FROM instagram_profiles WHERE id = %s", (summary["user_id"],))
+        assert cursor.fetchone() == (1,)
+    warehouse.close()
     totals = airflow_server.xcom(DAG_ID, run_id, "summary")
-    assert totals["accounts"] == 2 and totals["rows"] == table.num_rows
+    assert totals["accounts"] == totals["accounts_loaded"] == 2
+    assert totals["rows"] == totals["warehouse_rows"] == table.num_rows
     events = airflow_server._json("GET", "/api/v2/assets/events", params={"limit": 100})["asset_events"]
     uris = {e["uri"] for e in events if e.get("source_run_id") == run_id}
     assert uris == {f"file://{destination}/media", f"file://{destination}/profiles"}, ASSET_ALIAS
@@ -87,6 +103,7 @@ def test_export_dag_to_s3_skips_a_named_account_marked_reauth_required(
     run_id, states = run(airflow_server, conf)
     assert states["export_media[ig_export_0]"] == "success"
     assert states["export_media[ig_export_2]"] == "skipped"
+    assert states["warehouse_loads[-1]"] == "skipped", "no warehouse configured: nothing to load"
     objects = s3_server.keys("dag-run/")
     parts = [k for k in objects if k.startswith("dag-run/media/") and k.endswith(".jsonl")]
     summary = airflow_server.xcom(DAG_ID, run_id, "export_media", map_index=0)
