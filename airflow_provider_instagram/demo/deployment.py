@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_instagram.demo.airflow_local import LocalAirflow
+from airflow_provider_instagram.export.dag import DESTINATION_VARIABLE, WAREHOUSE_VARIABLE
+from airflow_provider_instagram.tokens.airflow_api import DEFAULT_API_CONN_ID as API_CONN_ID
 
 EXPORT_DAG = "instagram_media_export"
 REFRESH_DAG = "instagram_token_refresh"
-API_CONN_ID = "airflow_api_default"
 WAREHOUSE_CONN_ID = "instagram_warehouse"
-DESTINATION_VARIABLE = "instagram_export_destination"
-WAREHOUSE_VARIABLE = "instagram_warehouse_conn_id"
 # The REST identity of the token refresh: the simple auth manager's OP role may edit connections, not much more.
 REFRESH_USER = "instagram-refresh"
 

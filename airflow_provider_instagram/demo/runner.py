@@ -221,8 +221,14 @@ class Demo:
         say("exported per account (the export task's XCom):")
         print(text_table(("username", "rows", "data_files", "bytes", "api_calls"), rows), flush=True)
         say(f"files written under {self.paths.export}:")
-        written = files_written(self.paths.export)
-        print(text_table(("folder", "files", "bytes"), written), flush=True)
+        print(text_table(("folder", "files", "bytes"), files_written(self.paths.export)), flush=True)
+        loads = self._mapped_xcoms(EXPORT_DAG, run_id, "load_warehouse")
+        rows = [(load.get("user_id"), table["table"], table["rows"], table["deleted"], table["user_rows"])
+                for load in loads for table in load.get("tables", [])]  # fmt: skip
+        if not rows:
+            raise StepFailed(f"{EXPORT_DAG} loaded nothing into the warehouse (is load_warehouse skipped?)")
+        say(f"loaded into {self.paths.warehouse.name} (the load_warehouse task's XCom):")
+        print(text_table(("user_id", "table", "rows", "deleted", "user_rows"), rows), flush=True)
 
     # ------------------------------------------------------------------ step 5
     def _refresh(self) -> None:
