@@ -53,6 +53,11 @@ def say(text: str = "") -> None:
     print(f"    {text}" if text else "", flush=True)
 
 
+def show(table: str) -> None:
+    """Print a table, then an empty line that ends it (for the eye, and for tests that parse the output)."""
+    print(f"{table}\n", flush=True)
+
+
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -77,32 +82,37 @@ class Demo:
         self.started = time.monotonic()
         self.airflow: LocalAirflow | None = None
         self.onboarded: list[OnboardedAccount] = []
+        self.leftovers: list[int] = []
 
     def step(self, text: str) -> None:
         self.step_number += 1
         print(f"[{self.step_number}] {text}", flush=True)
 
     def run(self) -> int:
+        """Run every step; 0 on success. On a failure: the step, why, and the tail of the log that tells more."""
+        with self._airflow_stopped():
+            try:
+                self._with_emulator()
+            except Exception as exc:  # every failure ends the same way, and the processes are stopped after it
+                self._report_failure(exc)
+                return 1
+        if self.leftovers:
+            return 1
+        print(f"done in {time.monotonic() - self.started:.0f} s; outputs under {self.paths.root}", flush=True)
+        return 0
+
+    def _with_emulator(self) -> None:
         from airflow_provider_instagram.emulator import EmulatorConfig, InstagramEmulator
 
-        status = 1
-        try:
-            with self._airflow_stopped():
-                self.step(f"starting the Instagram API emulator: {self.accounts} accounts, {self.media} media each")
-                # auto_consent plays the user clicking Allow; refresh_rotates_token makes a refresh visible as
-                # a new token string (Instagram may return the same string, in which case only the expiry moves)
-                config = EmulatorConfig(
-                    seed=42, accounts=self.accounts, media=self.media, span_days=SPAN_DAYS, auto_consent=True,
-                    refresh_rotates_token=True,
-                )  # fmt: skip
-                with InstagramEmulator(config) as em:
-                    self._run_steps(em)
-                    status = 0
-        except Exception as exc:  # every failure ends the same way: which step, why, the log that tells more
-            self._report_failure(exc)
-        if status == 0:
-            print(f"done in {time.monotonic() - self.started:.0f} s", flush=True)
-        return status
+        self.step(f"starting the Instagram API emulator: {self.accounts} accounts, {self.media} media each")
+        # auto_consent plays the user clicking Allow; refresh_rotates_token makes a refresh visible as a new
+        # token string (Instagram may return the same string, in which case only the expiry moves)
+        config = EmulatorConfig(
+            seed=42, accounts=self.accounts, media=self.media, span_days=SPAN_DAYS, auto_consent=True,
+            refresh_rotates_token=True,
+        )  # fmt: skip
+        with InstagramEmulator(config) as emulator:
+            self._run_steps(emulator)
 
     def _run_steps(self, emulator: Any) -> None:
         from airflow_provider_instagram.emulator import EmulatorClient
@@ -121,8 +131,8 @@ class Demo:
             yield
         finally:
             if self.airflow is not None:
-                left = self.airflow.stop()
-                names = ", ".join(f"{p.pid}" for p in left)
+                self.leftovers = [p.pid for p in self.airflow.stop()]
+                names = ", ".join(str(pid) for pid in self.leftovers)
                 print(f"stopped Airflow and the emulator; processes left: {names or 'none'}", flush=True)
 
     def _report_failure(self, exc: Exception) -> None:
@@ -219,16 +229,16 @@ class Demo:
         rows = [(s.get("username"), s.get("rows"), s.get("data_files"), s.get("bytes"), s.get("api_calls"))
                 for s in summaries]  # fmt: skip
         say("exported per account (the export task's XCom):")
-        print(text_table(("username", "rows", "data_files", "bytes", "api_calls"), rows), flush=True)
+        show(text_table(("username", "rows", "data_files", "bytes", "api_calls"), rows))
         say(f"files written under {self.paths.export}:")
-        print(text_table(("folder", "files", "bytes"), files_written(self.paths.export)), flush=True)
+        show(text_table(("folder", "files", "bytes"), files_written(self.paths.export)))
         loads = self._mapped_xcoms(EXPORT_DAG, run_id, "load_warehouse")
         rows = [(load.get("user_id"), table["table"], table["rows"], table["deleted"], table["user_rows"])
                 for load in loads for table in load.get("tables", [])]  # fmt: skip
         if not rows:
             raise StepFailed(f"{EXPORT_DAG} loaded nothing into the warehouse (is load_warehouse skipped?)")
         say(f"loaded into {self.paths.warehouse.name} (the load_warehouse task's XCom):")
-        print(text_table(("user_id", "table", "rows", "deleted", "user_rows"), rows), flush=True)
+        show(text_table(("user_id", "table", "rows", "deleted", "user_rows"), rows))
 
     # ------------------------------------------------------------------ step 5
     def _refresh(self) -> None:
@@ -240,7 +250,7 @@ class Demo:
         say(f"{EARLIER_DAYS} days ago, so its token is refreshed for real and written back to its connection.")
         run_id = self._run_dag(REFRESH_DAG, {})
         say("token health (the health_report task's XCom):")
-        print(health_table(self.airflow.xcom(REFRESH_DAG, run_id, "health_report")), flush=True)
+        show(health_table(self.airflow.xcom(REFRESH_DAG, run_id, "health_report")))
         stored = stored_tokens(self.airflow)
         say("stored tokens (fingerprints of the connection passwords, read back from the metadata database):")
         rows = []
@@ -249,7 +259,7 @@ class Demo:
             changed = "changed" if now_fp != account.fingerprint else "unchanged"
             expiry = f"{account.expires_at.isoformat()[:16]} -> {str(extra.get('expires_at'))[:16]}"
             rows.append((account.conn_id, account.fingerprint, now_fp, changed, expiry.replace("T", " ")))
-        print(text_table(("connection", "onboarded", "stored now", "token", "expires_at"), rows), flush=True)
+        show(text_table(("connection", "onboarded", "stored now", "token", "expires_at"), rows))
         if rows[0][3] != "changed":
             raise StepFailed(f"the refresh did not write a new token for {earlier.conn_id}")
 
@@ -259,11 +269,11 @@ class Demo:
         if not self.paths.warehouse.exists():
             raise StepFailed(f"no warehouse file at {self.paths.warehouse}: the export did not load it")
         say("rows per account (instagram_media, instagram_profiles):")
-        print(query(self.paths.warehouse, ROWS_PER_ACCOUNT).text(), flush=True)
+        show(query(self.paths.warehouse, ROWS_PER_ACCOUNT).text())
         say("sample query: the 3 most liked posts")
         for line in SAMPLE_QUERY.strip().splitlines():
             say(f"  {line}")
-        print(query(self.paths.warehouse, SAMPLE_QUERY).text(), flush=True)
+        show(query(self.paths.warehouse, SAMPLE_QUERY).text())
         say("outputs:")
         say(f"  warehouse      {self.paths.warehouse}")
         say(f"  export files   {self.paths.export}")
