@@ -260,12 +260,15 @@ class LocalAirflow:
         return f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240.0) -> str:
-        """Poll the run until it ends; ``success`` or ``failed``."""
+        """Poll the run until it ends: ``success`` or ``failed``. A task waiting for a retry counts as failed at
+        once: the bundled DAGs retry minutes later, and the demo should say what went wrong now."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = str(self.call("GET", self.run_path(dag_id, run_id))["state"])
             if state in TERMINAL_RUN_STATES:
                 return state
+            if any(ti["state"] == "up_for_retry" for ti in self.task_instances(dag_id, run_id)):
+                return "failed"
             time.sleep(POLL_SECONDS)
         raise AirflowLocalError(f"run {run_id} of {dag_id} did not end in {timeout:.0f} s", self.log_of("scheduler"))
 

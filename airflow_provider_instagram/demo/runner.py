@@ -53,6 +53,10 @@ def say(text: str = "") -> None:
     print(f"    {text}" if text else "", flush=True)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def show(table: str) -> None:
     """Print a table, then an empty line that ends it (for the eye, and for tests that parse the output)."""
     print(f"{table}\n", flush=True)
@@ -104,7 +108,7 @@ class Demo:
     def _with_emulator(self) -> None:
         from airflow_provider_instagram.emulator import EmulatorConfig, InstagramEmulator
 
-        self.step(f"starting the Instagram API emulator: {self.accounts} accounts, {self.media} media each")
+        self.step(f"starting the Instagram API emulator: {plural(self.accounts, 'account')}, {self.media} media each")
         # auto_consent plays the user clicking Allow; refresh_rotates_token makes a refresh visible as a new
         # token string (Instagram may return the same string, in which case only the expiry moves)
         config = EmulatorConfig(
@@ -164,7 +168,9 @@ class Demo:
     # ------------------------------------------------------------------ step 3
     def _onboard(self, seed: dict[str, Any], control: Any) -> None:
         assert self.airflow is not None
-        self.step(f"onboarding {self.accounts} accounts through the real token chain into Airflow connections")
+        self.step(
+            f"onboarding {plural(self.accounts, 'account')} through the real token chain into Airflow connections"
+        )
         http = requests.Session()
         http.trust_env = False
         for index, account in enumerate(seed["accounts"]):
@@ -204,11 +210,12 @@ class Demo:
             counts[ti["task_id"]] = counts.get(ti["task_id"], 0) + 1
         done = ", ".join(f"{task_id} x{n}" if n > 1 else task_id for task_id, n in counts.items())
         if state != "success":
-            failed = [ti for ti in tasks if ti["state"] not in ("success", "skipped")]
+            order = ("up_for_retry", "failed", "upstream_failed")
+            failed = sorted((ti for ti in tasks if ti["state"] in order), key=lambda ti: order.index(ti["state"]))
             first = failed[0] if failed else None
             log_file = self.airflow.task_log(dag_id, run_id, first["task_id"], first["map_index"]) if first else None
             what = f"task {first['task_id']} [{first['map_index']}] is {first['state']}" if first else "no task failed"
-            raise StepFailed(f"run {run_id} of {dag_id} ended {state}: {what}", log_file)
+            raise StepFailed(f"run {run_id} of {dag_id} failed: {what}", log_file)
         say(f"run {run_id}: success in {time.monotonic() - began:.0f} s ({done})")
         return run_id
 
