@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_instagram.demo.airflow_local import LocalAirflow
+from airflow_provider_instagram.demo.airflow_local import LocalAirflow, log_tail
 from airflow_provider_instagram.demo.deployment import (
     EXPORT_DAG,
     REFRESH_DAG,
@@ -60,13 +60,6 @@ def plural(count: int, noun: str) -> str:
 def show(table: str) -> None:
     """Print a table, then an empty line that ends it (for the eye, and for tests that parse the output)."""
     print(f"{table}\n", flush=True)
-
-
-def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError as exc:
-        return f"<cannot read {path}: {exc}>"
 
 
 class Demo:
@@ -144,7 +137,7 @@ class Demo:
         log_file = getattr(exc, "log_file", None)
         if isinstance(log_file, Path):
             print(f"----- last {LOG_TAIL_LINES} lines of {log_file} -----", file=sys.stderr)
-            print(tail(log_file), file=sys.stderr, flush=True)
+            print(log_tail(log_file, LOG_TAIL_LINES), file=sys.stderr, flush=True)
         print(f"outputs and logs so far: {self.paths.root}", file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------------ step 2
@@ -167,34 +160,35 @@ class Demo:
 
     # ------------------------------------------------------------------ step 3
     def _onboard(self, seed: dict[str, Any], control: Any) -> None:
-        assert self.airflow is not None
         self.step(
             f"onboarding {plural(self.accounts, 'account')} through the real token chain into Airflow connections"
         )
-        http = requests.Session()
-        http.trust_env = False
-        for index, account in enumerate(seed["accounts"]):
-            username = account["username"]
-            earlier = index == 0
-            if earlier:  # a user who connected days ago: run the chain with Instagram's clock set back
-                control.advance_clock(-EARLIER_DAYS * DAY)
-            issued_at = emulator_time(control.advance_clock(0))
-            try:
-                token, onboarded, lines = run_token_chain(f"instagram_{username}", username, seed, issued_at, http)
-            finally:
-                if earlier:
-                    control.advance_clock(EARLIER_DAYS * DAY)
-            self.airflow.call(
-                "POST", "/api/v2/connections", expected=(201,), json=connection_body(onboarded, token, seed)
-            )
-            del token  # from here on only the fingerprint is kept
-            self.onboarded.append(onboarded)
-            for line in lines:
-                say(line)
-            when = f"{EARLIER_DAYS} days ago (Instagram's clock set back for it)" if earlier else "now"
-            say(f"  -> connection {onboarded.conn_id} (POST /api/v2/connections), connected {when}")
+        with requests.Session() as http:
+            http.trust_env = False
+            for index, account in enumerate(seed["accounts"]):
+                self._onboard_one(account["username"], seed, control, http, earlier=index == 0)
         say("each connection: token in the password; extras expires_at, refreshed_at, status=ok, fingerprint, "
             "user_id, username, and the app's client_secret, redirect_uri, oauth_url")  # fmt: skip
+
+    def _onboard_one(self, username: str, seed: dict[str, Any], control: Any, http: requests.Session,
+                     *, earlier: bool) -> None:  # fmt: skip
+        """The chain for one account, then its connection through the REST API; only fingerprints are kept."""
+        assert self.airflow is not None
+        if earlier:  # a user who connected days ago: run the chain with Instagram's clock set back
+            control.advance_clock(-EARLIER_DAYS * DAY)
+        try:
+            issued_at = emulator_time(control.advance_clock(0))
+            token, onboarded, lines = run_token_chain(f"instagram_{username}", username, seed, issued_at, http)
+        finally:
+            if earlier:
+                control.advance_clock(EARLIER_DAYS * DAY)
+        body = connection_body(onboarded, token, seed)
+        self.airflow.call("POST", "/api/v2/connections", expected=(201,), json=body)
+        self.onboarded.append(onboarded)
+        for line in lines:
+            say(line)
+        when = f"{EARLIER_DAYS} days ago (Instagram's clock set back for it)" if earlier else "now"
+        say(f"  -> connection {onboarded.conn_id} (POST /api/v2/connections), connected {when}")
 
     # ------------------------------------------------------------------ runs
     def _run_dag(self, dag_id: str, conf: dict[str, Any]) -> str:
