@@ -9,6 +9,7 @@ the warehouse file itself. Tokens are only ever printed as fingerprints.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import sys
 import time
 from collections.abc import Iterator
@@ -102,6 +103,9 @@ class Demo:
         from airflow_provider_instagram.emulator import EmulatorConfig, InstagramEmulator
 
         self.step(f"starting the Instagram API emulator: {plural(self.accounts, 'account')}, {self.media} media each")
+        if importlib.util.find_spec("airflow.providers.sqlite") is None:  # the warehouse is a sqlite connection
+            raise StepFailed("the demo's warehouse needs Airflow's SQLite provider: "
+                             "pip install 'airflow-provider-instagram[sqlite]' (make demo installs it)")  # fmt: skip
         # auto_consent plays the user clicking Allow; refresh_rotates_token makes a refresh visible as a new
         # token string (Instagram may return the same string, in which case only the expiry moves)
         config = EmulatorConfig(
