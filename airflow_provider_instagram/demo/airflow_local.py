@@ -252,7 +252,7 @@ class LocalAirflow:
         )  # fmt: skip
         if done.returncode != 0:
             raise AirflowLocalError(
-                f"`airflow {args[0]} {args[1]}` exited with {done.returncode}: {done.stderr[-2000:]}"
+                f"`airflow {' '.join(args[:2])}` exited with {done.returncode}: {done.stderr[-2000:]}"
             )
         return done.stdout
 

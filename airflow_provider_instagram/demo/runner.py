@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -288,4 +289,14 @@ class Demo:
 
 def run_demo(accounts: int = 3, media: int = 40, output: str | Path = "instagram-demo") -> int:
     """Run the demo; 0 on success, 1 on failure (the failing step and a log tail are printed)."""
-    return Demo(accounts, media, Path(output)).run()
+
+    def terminated(signum: int, frame: Any) -> None:
+        # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C does, so that every Airflow process is stopped too:
+        # the components run in sessions of their own and would outlive this process.
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        return Demo(accounts, media, Path(output)).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
