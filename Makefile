@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@echo ">> running the demo against the local Instagram API emulator"
+	@echo ">> running the demo: a throwaway local Airflow against the Instagram API emulator (outputs in ./instagram-demo)"
 	$(VENV)/bin/airflow-instagram demo
 
 lint: $(STAMP)

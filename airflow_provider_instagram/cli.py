@@ -90,9 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--api-conn-id", default="airflow_api_default", help="connection to the Airflow REST API")
     tokens.add_argument("--warn-days", type=float, default=7.0, help="call out tokens expiring this soon (default 7)")
     tokens.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
-    demo = sub.add_parser("demo", help="run the main job on embedded defaults against the emulator")
-    demo.add_argument("--accounts", type=int, default=3)
-    demo.add_argument("--media", type=int, default=40)
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole job on a throwaway local Airflow against the emulator",
+        description="Starts the emulator and a throwaway Airflow (SQLite), onboards the accounts through the token "
+        "chain, runs the export with the warehouse load and the token refresh, and prints the results.",
+    )
+    demo.add_argument("--accounts", type=int, default=3, help="seeded accounts to onboard (default 3)")
+    demo.add_argument("--media", type=int, default=40, help="media per account (default 40)")
+    demo.add_argument(
+        "--output", default="instagram-demo", help="folder for everything the demo writes (default ./instagram-demo)"
+    )
     return parser
 
 
@@ -105,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from airflow_provider_instagram.demo import run_demo
 
-        return run_demo(accounts=args.accounts, media=args.media)
+        return run_demo(accounts=args.accounts, media=args.media, output=args.output)
     return 2
 
 
