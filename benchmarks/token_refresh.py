@@ -102,9 +102,9 @@ def rest_calls(server: AirflowServer, since_line: int) -> tuple[dict[str, int], 
     return counts, len(lines)
 
 
-def dag_run(server: AirflowServer) -> tuple[float, dict[str, Any]]:
+def dag_run(server: AirflowServer, conf: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     started = time.monotonic()
-    run_id = server.trigger(DAG_ID)
+    run_id = server.trigger(DAG_ID, conf=conf)
     state = server.wait_for_run(DAG_ID, run_id, timeout=600)
     wall = time.monotonic() - started
     report = server.xcom(DAG_ID, run_id, "health_report")
@@ -148,6 +148,7 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep-home", action="store_true", help="keep the Airflow home (logs) for reading")
+    parser.add_argument("--batch-size", type=int, default=0, help="the DAG's batch_size param (default: its own)")
     parser.add_argument("--metadata-db", choices=["sqlite", "postgres"], default="sqlite",
                         help="Airflow's metadata database: SQLite in the home, or a PostgreSQL server on loopback "
                              "(Debian's packages) as production deployments use")  # fmt: skip
@@ -178,7 +179,7 @@ def main() -> int:
             control(seed, "POST", "clock", {"advance": 2 * DAY})
             control(seed, "DELETE", "calls")
             _, log_line = rest_calls(server, log_line)
-            wall, report = dag_run(server)
+            wall, report = dag_run(server, {"batch_size": args.batch_size} if args.batch_size else {})
             calls = control(seed, "GET", "calls")["calls"]
             rest, log_line = rest_calls(server, log_line)
             control(seed, "POST", "clock", {"advance": 2 * DAY})

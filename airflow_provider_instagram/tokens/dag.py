@@ -75,13 +75,15 @@ def create_token_refresh_dag(
             "warn_days": Param(
                 warn_days, type="number", minimum=0, description="Call out tokens that expire within this many days"
             ),
+            "batch_size": Param(batch_size, type="integer", minimum=1, description="Accounts per mapped task"),
         },
     ) as dag:
 
         @task
         def plan(params: dict[str, Any], ti: Any = None) -> list[list[dict[str, Any]]]:
             """List the accounts and split them into batches (no secret is read here)."""
-            found = plan_refresh(AirflowApiTokenStore(api_conn_id), explicit=params["conn_ids"], batch_size=batch_size)
+            size = int(params.get("batch_size") or batch_size)
+            found = plan_refresh(AirflowApiTokenStore(api_conn_id), explicit=params["conn_ids"], batch_size=size)
             log.info("%d accounts in %d batches; %d settled without a refresh", len(found.conn_ids),
                      len(found.batches), len(found.settled))  # fmt: skip
             # Airflow maps only over a task's return value: the rest goes out under its own keys.
