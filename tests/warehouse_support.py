@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_instagram.warehouse.dialects import dialect_of
+from airflow_provider_instagram.warehouse.tables import existing_columns
 from tests.postgres_server import PostgresServer
 
 CONN_ID = "warehouse"
@@ -31,24 +35,30 @@ class Warehouse:
 
         return BaseHook.get_connection(CONN_ID).get_hook()
 
-    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A DB-API connection of the hook, closed afterwards."""
         conn = self.hook().get_conn()
         try:
-            cursor = conn.cursor()
-            cursor.execute(sql.replace("?", self.mark), params)
-            return [tuple(row) for row in cursor.fetchall()]
+            yield conn
         finally:
             conn.close()
 
-    def execute(self, *statements: str) -> None:
-        conn = self.hook().get_conn()
-        try:
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with self.connect() as conn:
             cursor = conn.cursor()
-            for statement in statements:
-                cursor.execute(statement)
+            cursor.execute(sql.replace("?", self.mark), params)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def execute(self, sql: str, *params: Any) -> None:
+        """Run one statement (``?`` marks its parameters) and commit."""
+        with self.connect() as conn:
+            conn.cursor().execute(sql.replace("?", self.mark), params)
             conn.commit()
-        finally:
-            conn.close()
+
+    def columns(self, table: str) -> set[str]:
+        with self.connect() as conn:
+            return set(existing_columns(conn.cursor(), dialect_of(conn), table))
 
     def count(self, table: str, user_id: str | None = None) -> int:
         if user_id is None:
@@ -74,5 +84,6 @@ def make_warehouse(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, p
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
     warehouse = Warehouse(kind, conn)
     if kind == "postgresql":  # one server for the session: each test starts from an empty schema
-        warehouse.execute("DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public")
+        warehouse.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        warehouse.execute("CREATE SCHEMA public")
     return warehouse

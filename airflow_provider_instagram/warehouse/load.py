@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from airflow_provider_instagram.warehouse.dialects import Dialect, quote
-from airflow_provider_instagram.warehouse.tables import TableSpec, ensure_table, existing_columns
+from airflow_provider_instagram.warehouse.tables import TableSpec, ensure_table
 
 STAGING_PREFIX = "_instagram_staging_"
 
@@ -94,8 +94,8 @@ class WarehouseLoader:
         spec = table.spec
         # A table created by this (uncommitted) load is empty and invisible to others: a plain INSERT of the
         # distinct staged rows does what the merge would, without its per-row conflict checks.
-        created = not existing_columns(cursor, self.dialect, spec.name)
-        result = TableLoad(spec.name, columns_added=tuple(ensure_table(cursor, self.dialect, spec)))
+        created, added = ensure_table(cursor, self.dialect, spec)
+        result = TableLoad(spec.name, columns_added=tuple(added))
         staging = STAGING_PREFIX + spec.name
         if self.dialect.name != "postgresql":  # PostgreSQL's temp table drops itself at commit
             cursor.execute(f"DROP TABLE IF EXISTS {quote(staging)}")

@@ -96,10 +96,13 @@ def existing_columns(cursor: Any, dialect: Dialect, table: str) -> list[str]:
     return [str(row[0]) for row in cursor.fetchall()]
 
 
-def ensure_table(cursor: Any, dialect: Dialect, spec: TableSpec) -> list[str]:
-    """Create the table, or add the export columns it lacks; returns the columns added (all on creation)."""
+def ensure_table(cursor: Any, dialect: Dialect, spec: TableSpec) -> tuple[bool, list[str]]:
+    """Create the table, or add the export columns it lacks; whether it was created, and the columns added (all of
+    them on creation)."""
     have = existing_columns(cursor, dialect, spec.name)
     statements = spec.create_sql(dialect) if not have else spec.add_column_sql(dialect, have)
     for statement in statements:
         cursor.execute(statement)
-    return spec.columns if not have else [c for c in spec.columns if c.lower() not in {h.lower() for h in have}]
+    if not have:
+        return True, spec.columns
+    return False, [c for c in spec.columns if c.lower() not in {h.lower() for h in have}]

@@ -143,42 +143,21 @@ def _albums_by_day(source: Path, user_id: str) -> dict[Any, list[str]]:
     return by_day
 
 
-def _insert(warehouse: Warehouse, sql: str, *params: Any) -> None:
-    conn = warehouse.hook().get_conn()
-    try:
-        conn.cursor().execute(sql.replace("?", warehouse.mark), params)
-        conn.commit()
-    finally:
-        conn.close()
-
-
 def test_a_table_from_an_older_schema_gains_the_new_columns(
     warehouse: Warehouse, exported: tuple[Path, dict[str, Any], str],
 ) -> None:  # fmt: skip
     source, context, user_id = exported
     older = media_table()
     older = dataclasses.replace(older, schema=pa.schema(list(older.schema)[:-3]))
-    conn = warehouse.hook().get_conn()
-    dialect = dialect_of(conn)
-    WarehouseLoader(conn, dialect).load("0", [TableBatches(older, [])])
-    conn.close()
-    assert "file_sha256" not in _columns(warehouse)
+    with warehouse.connect() as conn:
+        WarehouseLoader(conn, dialect_of(conn)).load("0", [TableBatches(older, [])])
+    assert "file_sha256" not in warehouse.columns(MEDIA)
 
     summary = load(source, context, user_id)
 
     assert summary["tables"][0]["columns_added"] == ["file_path", "file_sha256", "file_bytes"]
-    assert {"file_path", "file_sha256", "file_bytes"} <= _columns(warehouse)
+    assert {"file_path", "file_sha256", "file_bytes"} <= warehouse.columns(MEDIA)
     assert table_rows(warehouse) == file_rows(source)
-
-
-def _columns(warehouse: Warehouse) -> set[str]:
-    conn = warehouse.hook().get_conn()
-    try:
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT * FROM {MEDIA} WHERE 1 = 0")
-        return {d[0] for d in cursor.description}
-    finally:
-        conn.close()
 
 
 def test_a_failure_mid_load_leaves_the_tables_exactly_as_they_were(
@@ -199,10 +178,8 @@ def test_a_failure_mid_load_leaves_the_tables_exactly_as_they_were(
         yield next(batches)
         raise OSError("the object store went away")
 
-    conn = warehouse.hook().get_conn()
-    with pytest.raises(OSError, match="went away"):
+    with warehouse.connect() as conn, pytest.raises(OSError, match="went away"):
         WarehouseLoader(conn, dialect_of(conn)).load(user_id, [TableBatches(media_table(), failing(), days=None)])
-    conn.close()
 
     assert table_rows(warehouse) == before
     assert warehouse.tables() == tables_before  # no staging table left behind
@@ -248,8 +225,8 @@ def test_deleting_one_user_is_one_indexed_statement_per_table(
 
     statement = media_table().delete_user_sql(SQLITE)
     assert _keyed_by_user(warehouse, statement, users[0])
-    _insert(warehouse, statement, users[0])
-    _insert(warehouse, profile_table().delete_user_sql(SQLITE).replace("?", warehouse.mark), users[0])
+    warehouse.execute(statement, users[0])
+    warehouse.execute(profile_table().delete_user_sql(SQLITE), users[0])
 
     assert table_rows(warehouse, users[0]) == {} and _profiles(warehouse, users[0]) == 0
     assert table_rows(warehouse, users[1]) == keep and _profiles(warehouse, users[1]) == 1
@@ -269,12 +246,10 @@ def _keyed_by_user(warehouse: Warehouse, statement: str, user_id: str) -> bool:
         found = warehouse.rows("SELECT constraint_column_names FROM duckdb_constraints() "
                                "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'", MEDIA)  # fmt: skip
         return bool(found) and list(found[0][0])[:1] == ["user_id"]
-    conn = warehouse.hook().get_conn()
-    try:
+    with warehouse.connect() as conn:
         cursor = conn.cursor()
         cursor.execute("SET enable_seqscan = off")
         cursor.execute(f"EXPLAIN {statement.replace('?', '%s')}", (user_id,))
-        return "Index" in " ".join(r[0] for r in cursor.fetchall())
-    finally:
+        plan = " ".join(r[0] for r in cursor.fetchall())
         conn.rollback()
-        conn.close()
+        return "Index" in plan
