@@ -36,7 +36,7 @@ def create_token_refresh_dag(
     *,
     schedule: str | None = "@daily",
     api_conn_id: str = DEFAULT_API_CONN_ID,
-    batch_size: int = 50,
+    batch_size: int = 20,
     max_workers: int = 8,
     warn_days: float = DEFAULT_WARN_DAYS,
     start_date: datetime = datetime(2025, 1, 1),

@@ -28,7 +28,7 @@ class RefreshPlan:
         return [s.conn_id for batch in self.batches for s in batch] + [r.conn_id for r in self.settled]
 
 
-def plan_refresh(store: TokenStore, *, explicit: Iterable[str] = (), batch_size: int = 50) -> RefreshPlan:
+def plan_refresh(store: TokenStore, *, explicit: Iterable[str] = (), batch_size: int = 20) -> RefreshPlan:
     """List every ``instagram`` connection, add the explicitly named ones, and split them into batches.
 
     An explicitly named connection the store cannot see (an environment variable, a secrets backend) is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,4 +83,14 @@ class TokenStore(ABC):
         except Exception as exc:  # the SDK raises AirflowNotFoundException and friends, with no token in them
             raise TokenStoreError(f"Cannot read connection {conn_id!r}: {exc}") from exc
         mark_masked(conn.password)  # the SDK masked it while reading
-        return StoredToken(token=conn.password or None, extra=dict(conn.extra_dejson or {}), connection=conn)
+        return StoredToken(token=conn.password or None, extra=_extra(conn.extra), connection=conn)
+
+
+def _extra(raw: str | None) -> dict[str, Any]:
+    """The extras, parsed here: the SDK masked them while reading, and ``extra_dejson`` would mask them again,
+    one more round trip to the supervisor per account."""
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
