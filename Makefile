@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean postgres
+.PHONY: demo test lint bench clean postgres browser
 
 # Bytecode is compiled at install: every Airflow process the tests start then imports in half the time
 # (machines that set PYTHONDONTWRITEBYTECODE would otherwise compile everything again in every process).
@@ -32,7 +32,15 @@ postgres:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
 	fi
 
-test: lint postgres
+# The onboarding test drives a real headless browser: Debian's Chromium and its WebDriver.
+browser:
+	@if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+		echo ">> installing Chromium and chromedriver from Debian's packages (the onboarding test uses a real browser)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	fi
+
+test: lint postgres browser
 	@echo ">> pytest: unit, emulator conformance and Airflow integration tests"
 	$(PY) -m pytest
 

@@ -77,10 +77,61 @@ def _run_tokens(args: argparse.Namespace) -> int:
     return 1 if report.attention() else 0
 
 
+def _add_connect(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "connect",
+        help="connect an Instagram account and save it as an Airflow connection",
+        description="Prints the authorization URL (and opens a browser), catches the redirect on a one-shot "
+        "listener when the redirect URI is http://127.0.0.1:<port>/..., or asks for the URL the browser landed "
+        "on, runs the chain to a long-lived token, reads the profile, and creates or updates the connection "
+        "through Airflow's REST API. The app secret comes from the app connection or $INSTAGRAM_CLIENT_SECRET.",
+    )
+    parser.add_argument("--conn-id", required=True, help="the account's connection to create or update")
+    parser.add_argument("--app-conn-id", default="instagram_default",
+                        help="connection holding the Instagram app: login = app id, password = app secret, extra "
+                             "redirect_uri (default instagram_default); '' to give every setting below")  # fmt: skip
+    parser.add_argument("--client-id", help="Instagram app id (overrides the app connection's)")
+    parser.add_argument("--redirect-uri", help="redirect URI registered for the app")
+    parser.add_argument("--graph-url", help="Graph API base URL (default https://graph.instagram.com)")
+    parser.add_argument("--oauth-url", help="OAuth base URL (default https://api.instagram.com)")
+    parser.add_argument("--authorize-url", help="authorization window URL")
+    parser.add_argument("--api", choices=["instagram_login", "basic_display"], help="which Instagram API")
+    parser.add_argument("--scope", action="append", default=[], help="scope to ask for (repeatable)")
+    parser.add_argument("--redirect-url", help="a redirect URL (or bare code) you already have: skips the window")
+    parser.add_argument("--no-browser", action="store_true", help="only print the authorization URL")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the redirect (300)")
+    parser.add_argument("--api-conn-id", default="airflow_api_default", help="connection to the Airflow REST API")
+
+
+def _run_connect(args: argparse.Namespace) -> int:
+    from airflow_provider_instagram.exceptions import InstagramError
+    from airflow_provider_instagram.onboarding.terminal import ConnectRequest, app_settings_from_flags, connect
+    from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient
+
+    app = app_settings_from_flags(
+        client_id=args.client_id, redirect_uri=args.redirect_uri, host=args.graph_url, oauth_url=args.oauth_url,
+        authorize_url=args.authorize_url, api=args.api,
+    )  # fmt: skip
+    request = ConnectRequest(
+        conn_id=args.conn_id, app_conn_id=args.app_conn_id or None, app=app, redirect=args.redirect_url,
+        scopes=tuple(args.scope), open_browser=not args.no_browser, timeout=args.timeout,
+    )  # fmt: skip
+    try:
+        connect(request, AirflowApiClient.from_connection(args.api_conn_id), say=lambda line: print(line, flush=True))
+    except InstagramError as exc:  # every provider error names the problem and the fix, never a secret
+        print(f"airflow-instagram connect: {exc}", file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        print("airflow-instagram connect: cancelled; nothing was saved", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airflow-instagram", description="Instagram provider for Apache Airflow")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_emulator(sub)
+    _add_connect(sub)
     tokens = sub.add_parser(
         "tokens",
         help="show the token health of every instagram connection",
@@ -110,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_emulator(args)
     if args.command == "tokens":
         return _run_tokens(args)
+    if args.command == "connect":
+        return _run_connect(args)
     if args.command == "demo":
         from airflow_provider_instagram.demo import run_demo
 

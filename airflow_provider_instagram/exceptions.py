@@ -107,3 +107,34 @@ class InstagramMediaUrlExpiredError(InstagramRequestError):
 
 class ExportNotFoundError(InstagramError):
     """The exported files a load needs are not there (the export of that window has not run or failed)."""
+
+
+class SignedRequestError(ValueError):
+    """A ``signed_request`` from one of Meta's callbacks cannot be trusted; never act on it.
+
+    The message says what was wrong, never the request's text (it may carry a user id).
+    """
+
+
+class MalformedSignedRequestError(SignedRequestError):
+    """Not ``<base64url signature>.<base64url JSON object>``."""
+
+
+class BadSignatureError(SignedRequestError):
+    """The HMAC-SHA256 does not match: a forgery, a tampered payload, or the wrong app secret."""
+
+
+class UnsupportedAlgorithmError(SignedRequestError):
+    """The payload's ``algorithm`` is not ``HMAC-SHA256``."""
+
+
+class OnboardingError(InstagramError):
+    """Connecting an account failed before a token was saved; the message says what the user should do."""
+
+
+class AuthorizationDeniedError(OnboardingError):
+    """The user clicked Deny (or Instagram answered ``error=...``) in the authorization window."""
+
+
+class OnboardingStateError(OnboardingError):
+    """The ``state`` that came back is forged, expired, already used, or bound to another user or connection."""

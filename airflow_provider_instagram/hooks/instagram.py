@@ -228,9 +228,9 @@ class InstagramHook(BaseHook):
         )  # fmt: skip
 
     # ------------------------------------------------------------------ data
-    def get_profile(self, fields: Sequence[str] | None = None) -> dict[str, Any]:
-        """The account's profile (``/me``)."""
-        return dict(self._get("me", {"fields": self._fields(fields, PROFILE_FIELDS)}))
+    def get_profile(self, fields: Sequence[str] | None = None, *, token: str | None = None) -> dict[str, Any]:
+        """The account's profile (``/me``), with the connection's token or ``token`` (one just issued)."""
+        return dict(self._get("me", {"fields": self._fields(fields, PROFILE_FIELDS)}, token=token))
 
     def get_media(self, media_id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
         """One media item, children expanded by default."""

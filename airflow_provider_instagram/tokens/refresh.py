@@ -159,6 +159,9 @@ class TokenRefresher:
             return AccountResult.of(listed, Outcome.FAILED, str(exc))
         state = TokenState.from_extra(listed.conn_id, stored.extra)
         if not stored.token:
+            if state.status != "ok":  # e.g. revoked by Meta's deauthorize callback, which cleared the token
+                detail = f"{state.status_reason or 'token status is ' + state.status}; {REAUTH_FIX}"
+                return AccountResult.of(state, Outcome.REAUTH_REQUIRED, detail)
             return self._mark(state, stored, "the connection has no token in its password field", 0)
         decision = decide(state, now, stored.token)
         state = decision.state

@@ -81,3 +81,24 @@ def test_the_provider_runtime_never_imports_the_emulator() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_airflow_lists_the_plugin(tmp_path: Path) -> None:
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "plugins", "-o", "json"], env=_airflow_env(tmp_path),
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    listed = json.loads(result.stdout[result.stdout.index("[") :])
+    ours = [p for p in listed if p["name"] == "instagram"]
+    assert ours and "/instagram" in json.dumps(ours[0])
+
+
+def test_importing_the_plugin_builds_no_app() -> None:
+    """Airflow imports every plugin in every task process: that must not cost the FastAPI app and its routes."""
+    code = (
+        "import sys; import airflow_provider_instagram.plugin as p; assert p.InstagramPlugin.fastapi_apps;"
+        "print(sorted(m for m in sys.modules if m.startswith('airflow_provider_instagram.plugin.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

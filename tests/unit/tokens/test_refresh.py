@@ -207,6 +207,19 @@ def test_empty_password_needs_a_human(
     assert result.outcome is Outcome.REAUTH_REQUIRED and "no token" in result.detail
 
 
+def test_an_account_revoked_by_meta_keeps_its_status_and_reason(
+    seed_accounts: Callable[..., list[str]], refresher: TokenRefresher, store: EnvTokenStore,
+) -> None:  # fmt: skip
+    """The deauthorize callback cleared the token and said why: the refresh reports it, and rewrites nothing."""
+    seed_accounts(ig_0={"status": "revoked", "status_reason": "the user removed the app on 2026-11-29T10:00:00+00:00"})
+    store.put("ig_0", **{**store.conn("ig_0"), "password": ""})
+    before = store.conn("ig_0")
+    result = refresher.refresh(store.describe("ig_0"))
+    assert result.outcome is Outcome.REAUTH_REQUIRED and result.status == "revoked"
+    assert "the user removed the app on 2026-11-29" in result.detail
+    assert store.conn("ig_0") == before
+
+
 def test_no_token_in_results(
     seed_accounts: Callable[..., list[str]], refresher: TokenRefresher, store: EnvTokenStore,
     emulator_client: EmulatorClient,

@@ -1,0 +1,1 @@
+"""Connecting Instagram accounts: the authorization chain, the command line, and the API server plugin."""

@@ -1,0 +1,125 @@
+"""``airflow-instagram connect``: connect an account from a terminal and save it as an Airflow connection."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import webbrowser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_instagram.exceptions import OnboardingError, OnboardingStateError
+from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.onboarding.chain import ConnectedAccount, Redirect, connect_account
+from airflow_provider_instagram.onboarding.listener import RedirectListener, listens_locally
+from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient
+from airflow_provider_instagram.tokens.state import format_time
+from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
+
+SECRET_VARIABLE = "INSTAGRAM_CLIENT_SECRET"
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """What ``airflow-instagram connect`` was asked to do.
+
+    :param conn_id: the account's connection, created or updated.
+    :param app_conn_id: the connection with the Instagram app (login = app id, password = secret, extras
+        ``redirect_uri``...); ``None`` when every app setting is given directly.
+    :param app: app settings given directly (``client_id``, ``client_secret``, ``redirect_uri``, ``host``,
+        ``oauth_url``, ``authorize_url``, ``api``); they win over the app connection's.
+    :param redirect: a redirect URL or code the user already has (skips the authorization window).
+    :param scopes: scopes to ask for (default: the API's defaults).
+    :param open_browser: open the authorization URL in a browser, where there is one.
+    :param timeout: seconds to wait for the redirect on a loopback redirect URI.
+    """
+
+    conn_id: str
+    app_conn_id: str | None
+    app: Mapping[str, str] = field(default_factory=dict, repr=False)
+    redirect: str | None = field(default=None, repr=False)
+    scopes: tuple[str, ...] = ()
+    open_browser: bool = True
+    timeout: float = 300.0
+
+    def connection(self) -> Any:
+        """The account's connection as it will be saved, before it has a token (the hook reads the app from it)."""
+        from airflow.sdk import Connection
+
+        return Connection(conn_id=self.conn_id, conn_type=INSTAGRAM_CONN_TYPE, host=self.app.get("host"),
+                          login=self.app.get("client_id"), extra=json.dumps(self.app_extra()))  # fmt: skip
+
+    def app_extra(self) -> dict[str, Any]:
+        extra = {k: v for k, v in self.app.items() if k not in ("host", "client_id") and v}
+        return {"app_conn_id": self.app_conn_id, **extra} if self.app_conn_id else extra
+
+    def fields(self, token: str) -> dict[str, Any]:
+        """The connection fields a save writes: the token, and the app's host and id where given directly."""
+        return {"password": token, **{name: self.app[key] for key, name in (("host", "host"), ("client_id", "login"))
+                                      if self.app.get(key)}}  # fmt: skip
+
+
+def app_settings_from_flags(**flags: str | None) -> dict[str, str]:
+    """Flags given, plus the secret from ``$INSTAGRAM_CLIENT_SECRET`` (never a flag: shells keep history)."""
+    settings = {name: value for name, value in flags.items() if value}
+    if os.environ.get(SECRET_VARIABLE):
+        settings["client_secret"] = os.environ[SECRET_VARIABLE]
+    return settings
+
+
+def authorize(
+    hook: InstagramHook, request: ConnectRequest, say: Callable[[str], None], ask: Callable[[str], str]
+) -> str:
+    """Send the user through the authorization window; the code that comes back."""
+    if request.redirect:  # the user ran the window already: no state of ours to compare
+        return Redirect.parse(request.redirect).require_code()
+    state = secrets.token_urlsafe(24)
+    url = hook.get_authorization_url(state, list(request.scopes) or None)
+    redirect_uri = str(hook.params.redirect_uri)
+    listener = RedirectListener(redirect_uri) if listens_locally(redirect_uri) else None
+    try:
+        say(f"Open this URL, log in as the Instagram account to connect, and allow the app:\n\n  {url}\n")
+        if request.open_browser:
+            webbrowser.open(url)
+        if listener is not None:
+            say(f"Waiting for the redirect to {redirect_uri} (up to {request.timeout:.0f} s)...")
+            redirect = listener.wait(request.timeout)
+        else:
+            redirect = Redirect.parse(ask(f"Paste the URL your browser landed on ({redirect_uri}?code=...): "))
+    finally:
+        if listener is not None:
+            listener.close()
+    if redirect.state is not None and not secrets.compare_digest(redirect.state, state):
+        raise OnboardingStateError("The redirect's state is not the one this command sent: start again")
+    return redirect.require_code()
+
+
+def connect(
+    request: ConnectRequest, client: AirflowApiClient, say: Callable[[str], None] = print,
+    ask: Callable[[str], str] = input,
+) -> ConnectedAccount:  # fmt: skip
+    """Authorize, run the chain, and save the account's connection through the REST API."""
+    conn = request.connection()
+    hook = InstagramHook(instagram_conn_id=request.conn_id, connection=conn)
+    hook.params  # noqa: B018 (check the app settings before the user is sent anywhere)
+    if not hook.params.client_secret:
+        raise OnboardingError(
+            f"No app secret: give --app-conn-id naming the app's connection (password = app secret), "
+            f"or set ${SECRET_VARIABLE}"
+        )
+    code = authorize(hook, request, say, ask)
+    account = connect_account(hook, request.conn_id, code)
+    app_extra = request.app_extra()
+    created = client.save_connection(
+        request.conn_id, INSTAGRAM_CONN_TYPE, request.fields(account.token),
+        lambda current: account.extra({**current, **app_extra}),
+    )  # fmt: skip
+    expiry = format_time(account.expires_at) or "at an unknown time"
+    if account.expires_at:
+        expiry += f" ({(account.expires_at - account.connected_at).days} days)"
+    verb = "Created" if created else "Updated"
+    who = f"@{account.username} (user id {account.user_id})"
+    say(f"{verb} connection {request.conn_id!r}: {who}, token expires {expiry}.")
+    return account

@@ -1,0 +1,91 @@
+"""A real browser (Debian's headless Chromium through its WebDriver) connects an account: Airflow's login page,
+the plugin's start page, the emulator's consent page, and the plugin's result page. Allow and Deny."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from airflow_provider_instagram.hooks.instagram import InstagramHook
+from tests.airflow_server import AirflowServer
+from tests.conftest import API_PASSWORD, API_USER
+from tests.connections import stored_connections
+from tests.e2e.conftest import APP_CONN, CONN
+
+WAIT = 60
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[webdriver.Chrome]:
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert binary and driver, "Chromium is missing: `make test` installs Debian's chromium and chromium-driver"
+    options = Options()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(options=options, service=Service(driver))
+    yield browser
+    browser.quit()
+
+
+def _title(browser: webdriver.Chrome) -> str:
+    return str(WebDriverWait(browser, WAIT).until(ec.presence_of_element_located((By.ID, "title"))).text)
+
+
+def _log_in_and_open_the_start_page(browser: webdriver.Chrome, server: AirflowServer) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{server.base_url}/instagram/")  # not logged in: Airflow's login page
+    wait = WebDriverWait(browser, WAIT)
+    wait.until(ec.presence_of_element_located((By.NAME, "username"))).send_keys(API_USER)
+    browser.find_element(By.NAME, "password").send_keys(API_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda b: b.get_cookie("_token") is not None)
+    if not browser.current_url.startswith(f"{server.base_url}/instagram"):
+        browser.get(f"{server.base_url}/instagram/")
+    wait.until(ec.presence_of_element_located((By.ID, "conn_id")))
+
+
+def _start_and_decide(browser: webdriver.Chrome, username: str, decision: str) -> str:
+    browser.find_element(By.ID, "conn_id").send_keys(CONN)
+    app_field = browser.find_element(By.ID, "app_conn_id")
+    app_field.clear()
+    app_field.send_keys(APP_CONN)
+    browser.find_element(By.ID, "start").click()
+    account = WebDriverWait(browser, WAIT).until(ec.presence_of_element_located((By.ID, "account")))
+    Select(account).select_by_visible_text(username)  # "log in" as that Instagram user
+    browser.find_element(By.ID, decision).click()
+    return _title(browser)
+
+
+def test_a_user_connects_an_account_in_a_real_browser(
+    chromium: webdriver.Chrome, instagram_app: dict[str, Any], airflow_server: AirflowServer
+) -> None:
+    account = instagram_app["accounts"][1]
+    _log_in_and_open_the_start_page(chromium, airflow_server)
+    assert instagram_app["callback"] in chromium.find_element(By.ID, "redirect-uri").text
+    assert _start_and_decide(chromium, account["username"], "allow") == "Account connected"
+    assert f"@{account['username']}" in chromium.find_element(By.ID, "account").text
+    assert "expires" in chromium.find_element(By.ID, "expiry").text
+    assert chromium.current_url.startswith(instagram_app["callback"])
+    saved = stored_connections(airflow_server)[CONN]
+    assert saved["extra"]["username"] == account["username"] and saved["password"] not in chromium.page_source
+    hook = InstagramHook(instagram_conn_id=APP_CONN, connection=instagram_app["app_connection"])
+    assert hook.get_profile(["username"], token=saved["password"])["username"] == account["username"]
+
+
+def test_deny_in_a_real_browser_saves_nothing(
+    chromium: webdriver.Chrome, instagram_app: dict[str, Any], airflow_server: AirflowServer
+) -> None:
+    _log_in_and_open_the_start_page(chromium, airflow_server)
+    assert _start_and_decide(chromium, instagram_app["accounts"][0]["username"], "deny") == "Not connected"
+    assert "denied" in chromium.find_element(By.ID, "message").text
+    assert CONN not in stored_connections(airflow_server)

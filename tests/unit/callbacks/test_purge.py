@@ -1,0 +1,63 @@
+"""Deleting one user's files and rows: exactly theirs, on a real folder tree and a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from airflow.sdk import ObjectStoragePath
+
+from airflow_provider_instagram.deletion.purge import checked_user_ids, delete_files, delete_rows
+from airflow_provider_instagram.warehouse.dialects import SQLITE
+from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+
+
+def _tree(root: Path, users: tuple[str, ...]) -> None:
+    for user in users:
+        for folder in ("media", "profiles", "files", "_staging"):
+            (root / folder / f"user_id={user}").mkdir(parents=True)
+            (root / folder / f"user_id={user}" / "part-00000.parquet").write_bytes(b"x")
+    (root / "media" / "user_id=1110").mkdir(parents=True)  # a prefix of nobody's id must survive
+    (root / "media" / "user_id=1110" / "part-00000.parquet").write_bytes(b"x")
+
+
+def test_delete_files_removes_only_the_users_folders(tmp_path: Path) -> None:
+    _tree(tmp_path, ("111", "222"))
+    deleted = delete_files(ObjectStoragePath(f"file://{tmp_path}"), ["111"])
+    assert len(deleted) == 4 and all("user_id=111" in d for d in deleted)
+    left = sorted(str(p.relative_to(tmp_path).parent) for p in tmp_path.rglob("*.parquet"))
+    assert left == ["_staging/user_id=222", "files/user_id=222", "media/user_id=1110", "media/user_id=222",
+                    "profiles/user_id=222"]  # fmt: skip
+    assert delete_files(ObjectStoragePath(f"file://{tmp_path}"), ["111"]) == []  # a retry is harmless
+
+
+@pytest.mark.parametrize("bad", ["../222", "1/2", "", "a b", "*"])
+def test_ids_that_could_escape_their_folder_are_refused(bad: str, tmp_path: Path) -> None:
+    _tree(tmp_path, ("222",))
+    with pytest.raises(ValueError, match="not Instagram user ids"):
+        delete_files(ObjectStoragePath(f"file://{tmp_path}"), ["111", bad])
+    assert len(list(tmp_path.rglob("*.parquet"))) == 5
+
+
+def test_delete_rows_removes_only_the_users_rows(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "w.sqlite")
+    for spec in (media_table(), profile_table()):
+        for statement in spec.create_sql(SQLITE):
+            db.execute(statement)
+    media = [("111", "a"), ("111", "b"), ("222", "c")]
+    db.executemany("INSERT INTO instagram_media (user_id, id) VALUES (?, ?)", media)
+    db.executemany("INSERT INTO instagram_profiles (id, exported_at) VALUES (?, ?)", [("111", "t"), ("222", "t")])
+    db.commit()
+    assert delete_rows(db, ["111"], "?") == {"instagram_media": 2, "instagram_profiles": 1}
+    assert db.execute("SELECT user_id, id FROM instagram_media").fetchall() == [("222", "c")]
+    assert db.execute("SELECT id FROM instagram_profiles").fetchall() == [("222",)]
+
+
+def test_delete_rows_skips_tables_that_do_not_exist(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "empty.sqlite")
+    assert delete_rows(db, ["111"], "?") == {}
+
+
+def test_checked_ids_are_deduplicated() -> None:
+    assert checked_user_ids(["2", "1", "2", 1]) == ["1", "2"]
