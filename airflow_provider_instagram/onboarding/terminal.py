@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import webbrowser
@@ -12,6 +11,7 @@ from typing import Any
 
 from airflow_provider_instagram.exceptions import OnboardingError, OnboardingStateError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.onboarding.app_settings import FIELDS, app_hook, read_app_connection
 from airflow_provider_instagram.onboarding.chain import ConnectedAccount, Redirect, connect_account
 from airflow_provider_instagram.onboarding.listener import RedirectListener, listens_locally
 from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient
@@ -44,21 +44,19 @@ class ConnectRequest:
     open_browser: bool = True
     timeout: float = 300.0
 
-    def connection(self) -> Any:
-        """The account's connection as it will be saved, before it has a token (the hook reads the app from it)."""
-        from airflow.sdk import Connection
+    def hook(self) -> InstagramHook:
+        """The hook that runs the chain: the app connection's settings with the ones given directly on top."""
+        app = read_app_connection(self.app_conn_id) if self.app_conn_id else None
+        return app_hook(self.conn_id, app, self.app)
 
-        return Connection(conn_id=self.conn_id, conn_type=INSTAGRAM_CONN_TYPE, host=self.app.get("host"),
-                          login=self.app.get("client_id"), extra=json.dumps(self.app_extra()))  # fmt: skip
-
-    def app_extra(self) -> dict[str, Any]:
-        extra = {k: v for k, v in self.app.items() if k not in ("host", "client_id") and v}
+    def saved_extra(self) -> dict[str, Any]:
+        """The app settings the account's connection keeps: the app connection's id, and extras given directly."""
+        extra = {k: v for k, v in self.app.items() if k not in FIELDS and v}
         return {"app_conn_id": self.app_conn_id, **extra} if self.app_conn_id else extra
 
     def fields(self, token: str) -> dict[str, Any]:
-        """The connection fields a save writes: the token, and the app's host and id where given directly."""
-        return {"password": token, **{name: self.app[key] for key, name in (("host", "host"), ("client_id", "login"))
-                                      if self.app.get(key)}}  # fmt: skip
+        """The connection fields a save writes: the token, and the app id and host where given directly."""
+        return {"password": token, **{FIELDS[key]: self.app[key] for key in FIELDS if self.app.get(key)}}
 
 
 def app_settings_from_flags(**flags: str | None) -> dict[str, str]:
@@ -101,8 +99,7 @@ def connect(
     ask: Callable[[str], str] = input,
 ) -> ConnectedAccount:  # fmt: skip
     """Authorize, run the chain, and save the account's connection through the REST API."""
-    conn = request.connection()
-    hook = InstagramHook(instagram_conn_id=request.conn_id, connection=conn)
+    hook = request.hook()
     hook.params  # noqa: B018 (check the app settings before the user is sent anywhere)
     if not hook.params.client_secret:
         raise OnboardingError(
@@ -111,7 +108,7 @@ def connect(
         )
     code = authorize(hook, request, say, ask)
     account = connect_account(hook, request.conn_id, code)
-    app_extra = request.app_extra()
+    app_extra = request.saved_extra()
     created = client.save_connection(
         request.conn_id, INSTAGRAM_CONN_TYPE, request.fields(account.token),
         lambda current: account.extra({**current, **app_extra}),

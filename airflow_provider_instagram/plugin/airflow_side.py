@@ -69,13 +69,6 @@ def base_url() -> str:
     return str(conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
 
 
-def get_connection(conn_id: str) -> Any:
-    """A connection from any backend (environment, secrets backend, metadata DB), secrets in clear."""
-    from airflow.models import Connection
-
-    return Connection.get_connection_from_secrets(conn_id)
-
-
 def extra_of(conn: Any) -> dict[str, Any]:
     try:
         extra = json.loads(conn.extra) if conn.extra else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from typing import Any
@@ -14,11 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from airflow_provider_instagram.exceptions import InstagramError, OnboardingStateError, SignedRequestError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.onboarding.app_settings import app_hook, read_app_connection
 from airflow_provider_instagram.onboarding.chain import APP_USER_ID, ConnectedAccount, Redirect, connect_account
 from airflow_provider_instagram.onboarding.state import StateSigner, derive_key
 from airflow_provider_instagram.plugin import URL_PREFIX, airflow_side, meta, pages
 from airflow_provider_instagram.tokens.state import format_time
-from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
 DEFAULT_APP_CONN_ID = "instagram_default"
 CONN_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
@@ -42,14 +41,7 @@ def _bad_request() -> Response:
 
 def account_hook(conn_id: str, app_conn_id: str) -> InstagramHook:
     """A hook with the app's settings and this plugin's callback as redirect URI (no token yet)."""
-    from airflow.sdk import Connection
-
-    app = airflow_side.get_connection(app_conn_id)
-    extra = {**airflow_side.extra_of(app), "redirect_uri": url(CALLBACK_PATH)}
-    extra.setdefault("client_secret", app.password)
-    conn = Connection(conn_id=conn_id, conn_type=INSTAGRAM_CONN_TYPE, host=app.host, login=app.login,
-                      extra=json.dumps({k: v for k, v in extra.items() if k != "app_conn_id"}))  # fmt: skip
-    return InstagramHook(instagram_conn_id=conn_id, connection=conn)
+    return app_hook(conn_id, read_app_connection(app_conn_id), {"redirect_uri": url(CALLBACK_PATH)})
 
 
 def create_app() -> FastAPI:
@@ -146,7 +138,7 @@ def _revoke_named(signed_request: str, why: str) -> tuple[dict[str, Any], list[a
     """Verify the request against every app's secret, then revoke the accounts it names: token cleared,
     status ``revoked``. The payload and those accounts."""
     connections = airflow_side.instagram_connections()
-    payload = meta.verify(signed_request, meta.app_secrets(connections, airflow_side.get_connection))
+    payload = meta.verify(signed_request, meta.app_secrets(connections, read_app_connection))
     accounts = meta.accounts_named(payload, connections)
     for account in accounts:
         airflow_side.save_connection(account.conn_id, {"password": None}, meta.revoked(why))

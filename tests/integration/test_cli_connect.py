@@ -188,3 +188,26 @@ def test_without_an_app_secret_the_error_names_the_fix(app: dict[str, Any], caps
             "--redirect-uri", app["redirect_uri"], "--api-conn-id", "cli_api", "--no-browser"]  # fmt: skip
     assert main(args) == 1
     assert "INSTAGRAM_CLIENT_SECRET" in capsys.readouterr().err
+
+
+def test_the_app_connection_may_live_in_the_metadata_database(
+    app: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient
+) -> None:
+    """On an Airflow host the command reads the app connection where Airflow keeps it, as `airflow connections
+    get` does (the task SDK outside a task would only see environment variables and secrets backends)."""
+    put_connection(airflow_server, "cli_db_app", host=app["graph_url"], login=app["client_id"],
+                   password=app["client_secret"], extra={"redirect_uri": app["redirect_uri"],
+                   "oauth_url": app["oauth_url"], "api_version": app["api_version"]})  # fmt: skip
+    account = app["accounts"][0]
+    code = emulator_client.issue_code(user=account["username"], redirect_uri=app["redirect_uri"])
+    command = [sys.executable, "-m", "airflow_provider_instagram.cli", "connect", "--conn-id", CONN,
+               "--app-conn-id", "cli_db_app", "--api-conn-id", "cli_api", "--redirect-url", code]  # fmt: skip
+    env = {**airflow_server.env, "AIRFLOW_CONN_CLI_API": app["env"]["AIRFLOW_CONN_CLI_API"], "PYTHONPATH": str(REPO)}
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        airflow_server.request("DELETE", "/api/v2/connections/cli_db_app")
+    assert done.returncode == 0, done.stderr
+    saved = _saved(airflow_server)
+    assert saved["extra"]["app_conn_id"] == "cli_db_app" and saved["extra"]["username"] == account["username"]
+    assert app["client_secret"] not in done.stdout + done.stderr

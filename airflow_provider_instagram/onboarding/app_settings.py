@@ -1,0 +1,47 @@
+"""The Instagram app an account is connected through: read its connection, build the hook for the chain."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_instagram.exceptions import OnboardingError
+from airflow_provider_instagram.hooks.connection import extras
+from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
+
+# Settings given directly, and where each goes in a connection: the rest are extras.
+FIELDS = {"client_id": "login", "host": "host"}
+
+
+def read_app_connection(app_conn_id: str) -> Any:
+    """The app's connection from wherever Airflow keeps it: an environment variable, a secrets backend, or the
+    metadata database (the task SDK outside a task sees only the first two; this runs on API servers and CLIs)."""
+    from airflow.models import Connection
+
+    try:
+        return Connection.get_connection_from_secrets(app_conn_id)
+    except Exception as exc:  # AirflowNotFoundException, or no metadata database where the command runs
+        raise OnboardingError(
+            f"Cannot read the app connection {app_conn_id!r} ({type(exc).__name__}: {exc}). Create it: login = "
+            "Instagram app id, password = app secret, extra redirect_uri; or give the app's settings directly"
+        ) from None
+
+
+def app_hook(conn_id: str, app: Any | None, overrides: Mapping[str, str] | None = None) -> InstagramHook:
+    """A hook for the account about to be connected (no token yet): the app connection's settings, secret
+    included, with ``overrides`` (``client_id``, ``host``, and extras such as ``redirect_uri``) on top."""
+    from airflow.sdk import Connection
+
+    extra = {k: v for k, v in extras(app).items() if k != "app_conn_id"} if app is not None else {}
+    if app is not None and app.password and not extra.get("client_secret"):
+        extra["client_secret"] = app.password
+    fields = {"login": getattr(app, "login", None), "host": getattr(app, "host", None)}
+    for key, value in (overrides or {}).items():
+        if value and key in FIELDS:
+            fields[FIELDS[key]] = value
+        elif value:
+            extra[key] = value
+    conn = Connection(conn_id=conn_id, conn_type=INSTAGRAM_CONN_TYPE, extra=json.dumps(extra), **fields)
+    return InstagramHook(instagram_conn_id=conn_id, connection=conn)
