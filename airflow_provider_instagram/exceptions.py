@@ -138,3 +138,7 @@ class AuthorizationDeniedError(OnboardingError):
 
 class OnboardingStateError(OnboardingError):
     """The ``state`` that came back is forged, expired, already used, or bound to another user or connection."""
+
+
+class StaleSignedRequestError(SignedRequestError):
+    """The request was issued too long ago to be a live callback (a replay of a captured one)."""

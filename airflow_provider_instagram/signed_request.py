@@ -38,13 +38,7 @@ def parse_signed_request(signed_request: str, app_secret: str) -> dict[str, Any]
     """
     if not app_secret:
         raise ValueError("parse_signed_request needs the app secret (the connection's client_secret)")
-    if not isinstance(signed_request, str) or len(signed_request) > MAX_LENGTH:
-        raise MalformedSignedRequestError("signed_request must be a string of at most 16 KiB")
-    encoded_signature, dot, encoded_payload = signed_request.partition(".")
-    if not dot or "." in encoded_payload:
-        raise MalformedSignedRequestError("signed_request must be two base64url parts joined by one '.'")
-    signature = _b64url_decode(encoded_signature, "signature")
-    _b64url_decode(encoded_payload, "payload")  # its alphabet, before it is hashed
+    signature, encoded_payload = check_format(signed_request)
     expected = hmac.new(app_secret.encode(), encoded_payload.encode("ascii"), hashlib.sha256).digest()
     if not hmac.compare_digest(signature, expected):
         raise BadSignatureError("signed_request signature does not match (forged, tampered, or another app's secret)")
@@ -53,6 +47,22 @@ def parse_signed_request(signed_request: str, app_secret: str) -> dict[str, Any]
     if not isinstance(algorithm, str) or algorithm.upper() != ALGORITHM:
         raise UnsupportedAlgorithmError(f"signed_request algorithm must be {ALGORITHM}")
     return payload
+
+
+def check_format(signed_request: str) -> tuple[bytes, str]:
+    """The decoded signature and the still-encoded payload, if ``signed_request`` has the right form (no secret
+    needed: callers reject garbage before they look any secret up).
+
+    :raises MalformedSignedRequestError: not two canonical base64url parts, or longer than 16 KiB.
+    """
+    if not isinstance(signed_request, str) or len(signed_request) > MAX_LENGTH:
+        raise MalformedSignedRequestError("signed_request must be a string of at most 16 KiB")
+    encoded_signature, dot, encoded_payload = signed_request.partition(".")
+    if not dot or "." in encoded_payload:
+        raise MalformedSignedRequestError("signed_request must be two base64url parts joined by one '.'")
+    signature = _b64url_decode(encoded_signature, "signature")
+    _b64url_decode(encoded_payload, "payload")  # its alphabet, before it is hashed
+    return signature, encoded_payload
 
 
 def _b64url_decode(part: str, what: str) -> bytes:

@@ -39,6 +39,7 @@ def create_data_deletion_dag(
     """
     with DAG(
         dag_id=dag_id, schedule=None, start_date=start_date, catchup=False, tags=["instagram"],
+        is_paused_upon_creation=False,  # a paused DAG would leave every deletion request pending
         default_args={"retries": 2}, doc_md=DOC.format(destination=DESTINATION_VARIABLE, warehouse=WAREHOUSE_VARIABLE),
         params={
             "user_ids": Param([], type="array", items={"type": "string"}, description="Instagram user ids to delete"),

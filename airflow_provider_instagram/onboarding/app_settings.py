@@ -21,12 +21,18 @@ def read_app_connection(app_conn_id: str) -> Any:
     from airflow.models import Connection
 
     try:
-        return Connection.get_connection_from_secrets(app_conn_id)
+        app = Connection.get_connection_from_secrets(app_conn_id)
     except Exception as exc:  # AirflowNotFoundException, or no metadata database where the command runs
         raise OnboardingError(
             f"Cannot read the app connection {app_conn_id!r} ({type(exc).__name__}: {exc}). Create it: login = "
             "Instagram app id, password = app secret, extra redirect_uri; or give the app's settings directly"
         ) from None
+    if app.conn_type != INSTAGRAM_CONN_TYPE:  # its password would be sent to Instagram as the app secret
+        raise OnboardingError(
+            f"Connection {app_conn_id!r} is of type {app.conn_type!r}, not an Instagram app: name the connection "
+            "of type instagram that holds the app id and secret"
+        )
+    return app
 
 
 def app_hook(conn_id: str, app: Any | None, overrides: Mapping[str, str] | None = None) -> InstagramHook:

@@ -11,16 +11,26 @@ from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_instagram.exceptions import AuthorizationDeniedError, OnboardingError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.tokens.state import TokenState, fingerprint, merge_extra
+from airflow_provider_instagram.tokens.state import TokenState, fingerprint, format_time, merge_extra
 
 # The app-scoped user id that Meta's deauthorize and data-deletion callbacks name (``/me`` ``id``); for the
 # Instagram Login API it differs from ``user_id``, the professional account's id that media are filed under.
 APP_USER_ID = "app_user_id"
+# When a human last connected the account (refreshes do not change it): Meta's callbacks issued before then are
+# about an authorization that no longer exists.
+CONNECTED_AT = "connected_at"
 
 
 @dataclass(frozen=True)
 class Redirect:
-    """What came back on the redirect URI: a code, or Instagram's error, and the ``state``."""
+    """What came back on the redirect URI: a code, or Instagram's error, and the ``state``.
+
+    :param code: the authorization code (``#_`` stripped), if the user allowed the app.
+    :param state: the ``state`` echoed back.
+    :param error: Instagram's ``error`` (``access_denied`` when the user clicked Deny).
+    :param error_reason: Instagram's ``error_reason``.
+    :param error_description: Instagram's ``error_description``.
+    """
 
     code: str | None = field(repr=False)
     state: str | None
@@ -89,6 +99,7 @@ class ConnectedAccount:
     def extra(self, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``current`` extras with this account's lifecycle fields (a reconnect clears ``reauth_required``)."""
         merged = merge_extra(current, self.state)
+        merged[CONNECTED_AT] = format_time(self.connected_at)
         merged.pop(APP_USER_ID, None)
         if self.app_user_id and self.app_user_id != self.user_id:
             merged[APP_USER_ID] = self.app_user_id

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from airflow_provider_instagram.exceptions import OnboardingError
 from airflow_provider_instagram.onboarding.chain import Redirect
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")  # IPv4: http.server's HTTPServer binds AF_INET
 
 
 def listens_locally(redirect_uri: str) -> bool:
@@ -34,7 +34,7 @@ class RedirectListener:
         self.path = parts.path or "/"
         self._caught: Redirect | None = None
         self._arrived = threading.Event()
-        host = "127.0.0.1" if parts.hostname == "localhost" else (parts.hostname or "").strip("[]")
+        host = "127.0.0.1" if parts.hostname == "localhost" else str(parts.hostname)
         try:
             self._server = HTTPServer((host, int(parts.port or 0)), self._handler())
         except OSError as exc:
@@ -45,6 +45,8 @@ class RedirectListener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 5  # an idle connection (a browser's preconnect) must not hold the one-shot server
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != listener.path or listener._arrived.is_set():

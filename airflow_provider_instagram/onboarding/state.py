@@ -16,6 +16,8 @@ import jwt
 from airflow_provider_instagram.exceptions import OnboardingStateError
 
 AUDIENCE = "airflow-provider-instagram:onboarding"
+FORM_AUDIENCE = "airflow-provider-instagram:onboarding-form"
+FORM_TTL_SECONDS = 3600
 DEFAULT_TTL_SECONDS = 900  # Instagram's code lives an hour; nobody needs a quarter of that to click Allow
 
 
@@ -64,6 +66,7 @@ class StateSigner:
         self._clock = clock
 
     def issue(self, conn_id: str, app_conn_id: str, user: str) -> str:
+        """A new state for ``user`` connecting ``conn_id`` through the app ``app_conn_id``."""
         now = int(self._clock())
         claims = {
             "aud": AUDIENCE, "exp": now + self.ttl, "sub": user, "conn": conn_id, "app": app_conn_id,
@@ -89,3 +92,19 @@ class StateSigner:
         if not claims.conn_id or not ledger.claim(claims.nonce, claims.expires_at):
             raise OnboardingStateError("This sign-in link was already used: start connecting the account again")
         return claims
+
+    def form_token(self, user: str) -> str:
+        """A token for the start page's form: starting a flow needs a page this deployment served to ``user``,
+        so that a link elsewhere cannot start one in a logged-in user's browser."""
+        claims = {"aud": FORM_AUDIENCE, "exp": int(self._clock()) + FORM_TTL_SECONDS, "sub": user}
+        return jwt.encode(claims, self._key, algorithm="HS256")
+
+    def check_form_token(self, token: str, user: str) -> None:
+        """Raise ``OnboardingStateError`` unless this deployment issued ``token`` to ``user`` within the hour."""
+        try:
+            raw = jwt.decode(token, self._key, algorithms=["HS256"], audience=FORM_AUDIENCE,
+                             options={"require": ["exp", "aud", "sub"], "verify_exp": False})  # fmt: skip
+        except jwt.InvalidTokenError as exc:
+            raise OnboardingStateError("This form was not served by this Airflow: open the start page again") from exc
+        if int(raw["exp"]) < self._clock() or not hmac.compare_digest(str(raw["sub"]), user):
+            raise OnboardingStateError("This form expired or belongs to another user: open the start page again")

@@ -52,7 +52,9 @@ class ConnectRequest:
     def saved_extra(self) -> dict[str, Any]:
         """The app settings the account's connection keeps: the app connection's id, and extras given directly."""
         extra = {k: v for k, v in self.app.items() if k not in FIELDS and v}
-        return {"app_conn_id": self.app_conn_id, **extra} if self.app_conn_id else extra
+        if self.app_conn_id:  # the secret stays in the app connection, not in every account
+            return {"app_conn_id": self.app_conn_id, **{k: v for k, v in extra.items() if k != "client_secret"}}
+        return extra
 
     def fields(self, token: str) -> dict[str, Any]:
         """The connection fields a save writes: the token, and the app id and host where given directly."""
@@ -89,7 +91,7 @@ def authorize(
     finally:
         if listener is not None:
             listener.close()
-    if redirect.state is not None and not secrets.compare_digest(redirect.state, state):
+    if redirect.error is None and not secrets.compare_digest(redirect.state or "", state):
         raise OnboardingStateError("The redirect's state is not the one this command sent: start again")
     return redirect.require_code()
 
@@ -99,6 +101,11 @@ def connect(
     ask: Callable[[str], str] = input,
 ) -> ConnectedAccount:  # fmt: skip
     """Authorize, run the chain, and save the account's connection through the REST API."""
+    existing = client.connection_type(request.conn_id)
+    if existing not in (None, INSTAGRAM_CONN_TYPE):  # before the user authorizes anything
+        raise OnboardingError(
+            f"Connection {request.conn_id!r} exists and is of type {existing!r}: choose another connection id"
+        )
     hook = request.hook()
     hook.params  # noqa: B018 (check the app settings before the user is sent anywhere)
     if not hook.params.client_secret:

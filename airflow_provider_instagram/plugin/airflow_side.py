@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
+from airflow_provider_instagram.exceptions import OnboardingError
 from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
 NONCE_PREFIX = "instagram_onboarding_used_"
@@ -18,19 +19,29 @@ NONCE_PREFIX = "instagram_onboarding_used_"
 
 @dataclass(frozen=True)
 class AirflowUser:
-    """The logged-in Airflow user, with what the plugin asks of the auth manager."""
+    """The logged-in Airflow user, with what the plugin asks of the auth manager.
+
+    :param id: the user's id (what onboarding states are bound to).
+    :param name: the user's name, for messages.
+    :param user: the auth manager's user object.
+    """
 
     id: str
     name: str
     user: Any
 
-    def may_edit_connection(self, conn_id: str) -> bool:
+    def _may(self, conn_id: str, methods: tuple[str, ...]) -> bool:
         from airflow.api_fastapi.app import get_auth_manager
         from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
 
-        details = ConnectionDetails(conn_id=conn_id)
-        manager = get_auth_manager()
-        return all(manager.is_authorized_connection(method=m, details=details, user=self.user) for m in ("POST", "PUT"))
+        details, manager = ConnectionDetails(conn_id=conn_id), get_auth_manager()
+        return all(manager.is_authorized_connection(method=m, details=details, user=self.user) for m in methods)
+
+    def may_edit_connection(self, conn_id: str) -> bool:
+        return self._may(conn_id, ("POST", "PUT"))
+
+    def may_read_connection(self, conn_id: str) -> bool:
+        return self._may(conn_id, ("GET",))
 
 
 async def current_user(request: Request) -> AirflowUser | None:
@@ -79,10 +90,13 @@ def extra_of(conn: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class StoredConnection:
-    """An ``instagram`` connection row, as the callbacks need it."""
+    """An ``instagram`` connection row, as the callbacks need it.
+
+    :param conn_id: the connection id.
+    :param extra: its extras (the token is never read: a callback does not need it).
+    """
 
     conn_id: str
-    password: str | None
     extra: dict[str, Any]
 
 
@@ -94,7 +108,18 @@ def instagram_connections() -> list[StoredConnection]:
 
     with create_session() as session:
         rows = session.scalars(select(Connection).where(Connection.conn_type == INSTAGRAM_CONN_TYPE)).all()
-        return [StoredConnection(row.conn_id, row.password, extra_of(row)) for row in rows]
+        return [StoredConnection(row.conn_id, extra_of(row)) for row in rows]
+
+
+def connection_type(conn_id: str) -> str | None:
+    """The type of the connection in the metadata DB, or ``None`` when there is none."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        found = session.scalar(select(Connection.conn_type).where(Connection.conn_id == conn_id))
+    return str(found) if found is not None else None
 
 
 def save_connection(conn_id: str, fields: Mapping[str, Any], extra: Any) -> bool:
@@ -106,6 +131,10 @@ def save_connection(conn_id: str, fields: Mapping[str, Any], extra: Any) -> bool
 
     with create_session() as session:
         row = session.scalar(select(Connection).where(Connection.conn_id == conn_id).with_for_update())
+        if row is not None and row.conn_type != INSTAGRAM_CONN_TYPE:  # never put a token over another password
+            raise OnboardingError(
+                f"Connection {conn_id!r} exists and is of type {row.conn_type!r}: choose another connection id"
+            )
         created = row is None
         if row is None:
             row = Connection(conn_id=conn_id, conn_type=INSTAGRAM_CONN_TYPE)

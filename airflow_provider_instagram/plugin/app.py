@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -15,11 +16,16 @@ from airflow_provider_instagram.exceptions import InstagramError, OnboardingStat
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.onboarding.app_settings import app_hook, read_app_connection
 from airflow_provider_instagram.onboarding.chain import APP_USER_ID, ConnectedAccount, Redirect, connect_account
-from airflow_provider_instagram.onboarding.state import StateSigner, derive_key
+from airflow_provider_instagram.onboarding.state import NonceLedger, StateSigner, derive_key
 from airflow_provider_instagram.plugin import URL_PREFIX, airflow_side, meta, pages
+from airflow_provider_instagram.signed_request import check_format
 from airflow_provider_instagram.tokens.state import format_time
+from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
+
+log = logging.getLogger(__name__)
 
 DEFAULT_APP_CONN_ID = "instagram_default"
+_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 CONN_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 CALLBACK_PATH, DEAUTHORIZE_PATH, DELETION_PATH = "/oauth/callback", "/meta/deauthorize", "/meta/data-deletion"
 
@@ -45,72 +51,112 @@ def account_hook(conn_id: str, app_conn_id: str) -> InstagramHook:
 
 
 def create_app() -> FastAPI:
+    """The app the plugin mounts under ``/instagram``."""
     app = FastAPI(title="Instagram accounts", docs_url=None, redoc_url=None, openapi_url=None)
-    signer = StateSigner(derive_key(airflow_side.secret_key()))
-    ledger = airflow_side.VariableNonceLedger()
+    _onboarding_routes(app, StateSigner(derive_key(airflow_side.secret_key())), airflow_side.VariableNonceLedger())
+    _meta_routes(app)
+    return app
 
+
+def _onboarding_routes(app: FastAPI, signer: StateSigner, ledger: NonceLedger) -> None:
     @app.get("/", response_class=HTMLResponse)
-    async def index(request: Request, app_conn_id: str = DEFAULT_APP_CONN_ID) -> Response:
+    async def index(request: Request, conn_id: str = "", app_conn_id: str = DEFAULT_APP_CONN_ID) -> Response:
         user = await airflow_side.current_user(request)
         if user is None:
             return RedirectResponse(airflow_side.login_url(str(request.url)), status_code=302)
-        body = pages.start_form(app_conn_id) + pages.registration(url(CALLBACK_PATH), url(DEAUTHORIZE_PATH),
-                                                                   url(DELETION_PATH))  # fmt: skip
+        form = pages.start_form(app_conn_id, conn_id, signer.form_token(user.id))
+        body = form + pages.registration(url(CALLBACK_PATH), url(DEAUTHORIZE_PATH), url(DELETION_PATH))
         return _html(pages.page("Connect an Instagram account", body))
 
     @app.get("/connect")
-    async def start(request: Request, conn_id: str, app_conn_id: str = DEFAULT_APP_CONN_ID) -> Response:
+    async def start_link(conn_id: str = "", app_conn_id: str = DEFAULT_APP_CONN_ID) -> Response:
+        """A link only fills in the start page: starting takes a click on a page this Airflow served."""
+        return RedirectResponse(url(f"/?{urlencode({'conn_id': conn_id, 'app_conn_id': app_conn_id})}"), 302)
+
+    @app.post("/connect")
+    async def start(
+        request: Request, conn_id: str = Form(""), app_conn_id: str = Form(DEFAULT_APP_CONN_ID),
+        form_token: str = Form(""),
+    ) -> Response:  # fmt: skip
         user = await airflow_side.current_user(request)
         if user is None:
-            return RedirectResponse(airflow_side.login_url(str(request.url)), status_code=302)
+            return RedirectResponse(airflow_side.login_url(url("/")), status_code=302)
+        try:
+            signer.check_form_token(form_token, user.id)
+        except OnboardingStateError as exc:
+            return _html(pages.failed("Not started", str(exc)), 403)
         if not CONN_ID.match(conn_id) or not CONN_ID.match(app_conn_id):
             return _html(pages.failed("Invalid connection id", "Use letters, digits, '_', '-' and '.' only."), 400)
-        if not user.may_edit_connection(conn_id):
-            message = f"Airflow user {user.name} may not create or edit connection {conn_id}."
-            return _html(pages.failed("Not allowed", message, "Ask an Airflow admin for connection edit rights."), 403)
+        if refused := _refusal(user, conn_id, app_conn_id):
+            return refused
+        existing = await run_in_threadpool(airflow_side.connection_type, conn_id)
+        if existing not in (None, INSTAGRAM_CONN_TYPE):
+            message = f"Connection {conn_id} exists and is of type {existing}: choose another connection id."
+            return _html(pages.failed("Cannot start", message), 409)
         try:
             hook = await run_in_threadpool(account_hook, conn_id, app_conn_id)
             target = hook.get_authorization_url(signer.issue(conn_id, app_conn_id, user.id))
         except Exception as exc:  # a missing or incomplete app connection: say which and how to fix it
             message = f"App connection {app_conn_id} is not usable: {exc}"
-            fix = "Create it: login = Instagram app id, password = app secret (the app's connection form)."
+            fix = "Create it: type instagram, login = Instagram app id, password = app secret."
             return _html(pages.failed("Cannot start", message, fix), 400)
-        return RedirectResponse(target, status_code=302)
+        return RedirectResponse(target, status_code=303)
 
     @app.get(CALLBACK_PATH)
     async def callback(request: Request) -> Response:
         redirect = Redirect.of_query(dict(request.query_params))
-        if redirect.error:
-            reason = redirect.error_description or redirect.error_reason or redirect.error
-            return _html(pages.failed("Not connected", f"Instagram said: {reason}. Nothing was saved."), 400)
+        if redirect.error:  # only Instagram's error code is shown: the page must not carry text a link chose
+            code = redirect.error if _ERROR_CODE.match(redirect.error) else "error"
+            message = f"The app was not allowed (Instagram: {code}). Nothing was saved."
+            return _html(pages.failed("Not connected", message), 400)
         user = await airflow_side.current_user(request)
         if user is None:
             message = "Your Airflow session ended before Instagram sent you back. Log in and start again."
             return _html(pages.failed("Not connected", message), 401)
         try:
             claims = await run_in_threadpool(signer.verify, redirect.state or "", user.id, ledger)
-            if not user.may_edit_connection(claims.conn_id):
-                raise OnboardingStateError(f"Airflow user {user.name} may not edit connection {claims.conn_id}")
+            if refused := _refusal(user, claims.conn_id, claims.app_conn_id):
+                return refused
             account, created = await run_in_threadpool(_connect, claims.conn_id, claims.app_conn_id, redirect)
         except InstagramError as exc:
             return _html(pages.failed("Not connected", str(exc), "Nothing was saved."), 400)
+        except Exception as exc:  # the metadata DB failed after Instagram issued a token: say so, never a traceback
+            log.exception("Connecting an Instagram account failed")
+            message = f"Saving the connection failed ({type(exc).__name__}); nothing was saved. Start again."
+            return _html(pages.failed("Not connected", message), 500)
         expires = format_time(account.expires_at) or "at an unknown time"
         return _html(pages.connected(account.conn_id, account.username, account.user_id, expires, created))
 
+
+def _refusal(user: airflow_side.AirflowUser, conn_id: str, app_conn_id: str) -> Response | None:
+    """A 403 page unless ``user`` may create and edit ``conn_id`` and read the app connection."""
+    if user.may_edit_connection(conn_id) and user.may_read_connection(app_conn_id):
+        return None
+    message = f"Airflow user {user.name} may not edit connection {conn_id} or read connection {app_conn_id}."
+    return _html(pages.failed("Not allowed", message, "Ask an Airflow admin for connection rights."), 403)
+
+
+def _meta_routes(app: FastAPI) -> None:
     @app.post(DEAUTHORIZE_PATH)
     async def deauthorize(signed_request: str = Form("")) -> Response:
         try:
-            _, accounts = await run_in_threadpool(_revoke_named, signed_request, "the user removed the app")
+            request = await run_in_threadpool(_verified, signed_request)
         except SignedRequestError:
             return _bad_request()
+        accounts = await run_in_threadpool(_revoke, request, "the user removed the app")
         return JSONResponse({"success": True, "accounts": len(accounts)})
 
     @app.post(DELETION_PATH)
     async def data_deletion(signed_request: str = Form("")) -> Response:
         try:
-            code = await run_in_threadpool(_start_deletion, signed_request)
+            request = await run_in_threadpool(_verified, signed_request)
         except SignedRequestError:
             return _bad_request()
+        try:
+            code = await run_in_threadpool(_start_deletion, request)
+        except Exception:  # no deletion DAG deployed or parsed: Meta should call again, nothing was changed
+            log.exception("Could not start %s", meta.DELETION_DAG_ID)
+            return Response(status_code=503)
         return JSONResponse({"url": url(f"/meta/deletion/{code}"), "confirmation_code": code})
 
     @app.get("/meta/deletion/{code}", response_class=HTMLResponse)
@@ -123,8 +169,6 @@ def create_app() -> FastAPI:
         status = {"success": "done", "failed": "failed"}.get(state, "pending")
         return _html(pages.deletion_status(code, status))
 
-    return app
-
 
 def _connect(conn_id: str, app_conn_id: str, redirect: Redirect) -> tuple[ConnectedAccount, bool]:
     account = connect_account(account_hook(conn_id, app_conn_id), conn_id, redirect.require_code())
@@ -134,27 +178,36 @@ def _connect(conn_id: str, app_conn_id: str, redirect: Redirect) -> tuple[Connec
     return account, created
 
 
-def _revoke_named(signed_request: str, why: str) -> tuple[dict[str, Any], list[airflow_side.StoredConnection]]:
-    """Verify the request against every app's secret, then revoke the accounts it names: token cleared,
-    status ``revoked``. The payload and those accounts."""
-    connections = airflow_side.instagram_connections()
-    payload = meta.verify(signed_request, meta.app_secrets(connections, read_app_connection))
-    accounts = meta.accounts_named(payload, connections)
+def _verified(signed_request: str) -> meta.VerifiedRequest:
+    """The request, verified with the secret of the app that signed it (raises ``SignedRequestError``)."""
+    check_format(signed_request)  # garbage is refused before any connection is read
+    apps = meta.secrets_by_app(airflow_side.instagram_connections(), read_app_connection, also=[DEFAULT_APP_CONN_ID])
+    return meta.verify(signed_request, apps)
+
+
+def _revoke(request: meta.VerifiedRequest, why: str) -> list[airflow_side.StoredConnection]:
+    """Clear the token of that app's accounts of the user and mark them ``revoked``; those accounts. An account
+    connected again after the request was issued is left alone."""
+    accounts = [a for a in request.named() if not request.reconnected_since(a)]
     for account in accounts:
         airflow_side.save_connection(account.conn_id, {"password": None}, meta.revoked(why))
-    return payload, accounts
+    return accounts
 
 
-def _start_deletion(signed_request: str) -> str:
-    """Revoke the user's accounts and start the deletion DAG for every id their data is filed under."""
-    payload, accounts = _revoke_named(signed_request, "the user asked Meta to delete their data")
-    # Files are filed under /me's id, rows under both ids: delete under every id the user is known by.
-    user_ids = {str(a.extra[key]) for a in accounts for key in ("user_id", APP_USER_ID) if a.extra.get(key)}
-    if payload.get("user_id"):
-        user_ids.add(str(payload["user_id"]))
+def _start_deletion(request: meta.VerifiedRequest) -> str:
+    """Start the deletion DAG for every id the user's data is filed under, then revoke their accounts."""
+    named = request.named()
+    if any(request.reconnected_since(a) for a in named):  # the user came back since: this is a replay
+        named, user_ids = [], set()
+    else:  # files are filed under /me's id, rows under both ids: every id the user is known by
+        user_ids = {str(a.extra[k]) for a in named for k in ("user_id", APP_USER_ID) if a.extra.get(k)}
+        user_ids |= {request.user_id} if request.user_id else set()
     code = secrets.token_hex(10)
     conf: dict[str, Any] = {"user_ids": sorted(user_ids), "confirmation_code": code}
     airflow_side.trigger_run(meta.DELETION_DAG_ID, _run_id(code), conf, "meta-data-deletion-callback")
+    for account in named:
+        airflow_side.save_connection(account.conn_id, {"password": None},
+                                     meta.revoked("the user asked Meta to delete their data"))  # fmt: skip
     return code
 
 

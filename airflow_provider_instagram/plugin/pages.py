@@ -32,11 +32,12 @@ def registration(callback: str, deauthorize: str, deletion: str) -> str:
     )
 
 
-def start_form(app_conn_id: str) -> str:
+def start_form(app_conn_id: str, conn_id: str, form_token: str) -> str:
     return (
-        "<form method='get' action='connect'>"
+        "<form method='post' action='connect'>"
+        f"<input type='hidden' name='form_token' value='{html.escape(form_token)}'>"
         "<label>Connection id of the account <input name='conn_id' id='conn_id' required "
-        "pattern='[A-Za-z0-9_.\\-]+' placeholder='instagram_acme'></label>"
+        f"pattern='[A-Za-z0-9_.\\-]+' placeholder='instagram_acme' value='{html.escape(conn_id)}'></label>"
         f"<label>App connection id <input name='app_conn_id' id='app_conn_id' value='{html.escape(app_conn_id)}'>"
         "</label><button type='submit' id='start'>Connect with Instagram</button></form>"
     )
@@ -61,7 +62,7 @@ def failed(title: str, message: str, status_hint: str = "") -> str:
 def deletion_status(code: str, status: str) -> str:
     words = {
         "pending": "Your deletion request was received and is being processed.",
-        "done": "All data of your account that this service held has been deleted.",
+        "done": "The data this service exported from your account has been deleted.",
         "failed": "Deleting your data did not finish; the operators of this service see the failure and will "
         "complete it.",
     }

@@ -200,6 +200,11 @@ class AirflowApiClient:
         answer = self.request("PATCH", f"/api/v2/connections/{_quote(conn_id)}", params=params, json=body)
         return self._check(answer, "edit", conn_id)
 
+    def connection_type(self, conn_id: str) -> str | None:
+        """The type of the connection in the metadata database, or ``None`` when there is none."""
+        answer = self.request("GET", f"/api/v2/connections/{_quote(conn_id)}")
+        return None if answer.status_code == 404 else str(self._check(answer, "read", conn_id).get("conn_type"))
+
     def save_connection(
         self, conn_id: str, conn_type: str, fields: Mapping[str, Any],
         extra: Callable[[Mapping[str, Any]], Mapping[str, Any]],
@@ -213,7 +218,13 @@ class AirflowApiClient:
             body = {"connection_id": conn_id, "conn_type": conn_type, **fields, "extra": json.dumps(dict(extra({})))}
             self._check(self.request("POST", "/api/v2/connections", json=body), "create", conn_id)
             return True
-        current = _extra(self._check(answer, "read", conn_id))
+        found = self._check(answer, "read", conn_id)
+        if found.get("conn_type") != conn_type:  # never put a token over another connection's password
+            raise TokenStoreError(
+                f"Connection {conn_id!r} exists and is of type {found.get('conn_type')!r}, not {conn_type!r}: "
+                "choose another connection id"
+            )
+        current = _extra(found)
         self.patch_connection(conn_id, conn_type, {**fields, "extra": json.dumps(dict(extra(current)))})
         return False
 

@@ -4,6 +4,7 @@ data deletion through the bundled DAG under the real scheduler)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,20 @@ def _consent(session: requests.Session, authorize_url: str, account_id: str, dec
 
 
 def _start(session: requests.Session, server: AirflowServer, conn_id: str = CONN) -> str:
-    answer = session.get(f"{server.base_url}/instagram/connect", params={"conn_id": conn_id, "app_conn_id": APP_CONN},
-                         allow_redirects=False, timeout=30)  # fmt: skip
-    assert answer.status_code == 302, answer.text
+    """Open the start page (a link may fill it in), click Connect: where the plugin sends the browser."""
+    link = session.get(f"{server.base_url}/instagram/connect", params={"conn_id": conn_id, "app_conn_id": APP_CONN},
+                       timeout=30)  # fmt: skip
+    assert link.status_code == 200 and f"value='{conn_id}'" in link.text  # a link only fills in the page
+    form = {"conn_id": conn_id, "app_conn_id": APP_CONN, "form_token": _form_token(link.text)}
+    answer = session.post(f"{server.base_url}/instagram/connect", data=form, allow_redirects=False, timeout=30)
+    assert answer.status_code == 303, answer.text
     return str(answer.headers["location"])
+
+
+def _form_token(page: str) -> str:
+    found = re.search(r"name='form_token' value='([^']+)'", page)
+    assert found, page
+    return found.group(1)
 
 
 def test_the_start_page_shows_the_urls_to_register(instagram_app: dict[str, Any], browser: requests.Session,
@@ -60,10 +71,24 @@ def test_the_start_page_shows_the_urls_to_register(instagram_app: dict[str, Any]
 def test_without_an_airflow_session_the_user_is_sent_to_log_in(
     instagram_app: dict[str, Any], airflow_server: AirflowServer
 ) -> None:
-    answer = requests.get(f"{airflow_server.base_url}/instagram/connect", params={"conn_id": CONN},
-                          allow_redirects=False, timeout=30)  # fmt: skip
-    assert answer.status_code == 302 and "/auth/" in answer.headers["location"]
-    assert "next=" in answer.headers["location"]
+    for answer in (
+        requests.get(f"{airflow_server.base_url}/instagram/", params={"conn_id": CONN}, allow_redirects=False,
+                     timeout=30),
+        requests.post(f"{airflow_server.base_url}/instagram/connect", data={"conn_id": CONN}, allow_redirects=False,
+                      timeout=30),
+    ):  # fmt: skip
+        assert answer.status_code == 302 and "/auth/" in answer.headers["location"]
+        assert "next=" in answer.headers["location"]
+
+
+def test_a_form_this_airflow_did_not_serve_starts_nothing(
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer
+) -> None:
+    """A page elsewhere that posts to /instagram/connect in a logged-in user's browser (cross-site) is refused."""
+    for token in ("", "forged.token.value"):
+        answer = browser.post(f"{airflow_server.base_url}/instagram/connect", allow_redirects=False, timeout=30,
+                              data={"conn_id": CONN, "app_conn_id": APP_CONN, "form_token": token})  # fmt: skip
+        assert answer.status_code == 403 and "open the start page again" in answer.text
 
 
 def test_connect_from_the_browser_saves_a_working_token_once(
@@ -96,7 +121,7 @@ def test_deny_and_forged_states_save_nothing(
     denied = browser.get(
         _consent(browser, _start(browser, airflow_server), instagram_app["accounts"][0]["user_id"], "deny")
     )
-    assert denied.status_code == 400 and "The user denied your request" in denied.text
+    assert denied.status_code == 400 and "(Instagram: access_denied)" in denied.text
 
     landing = _consent(browser, _start(browser, airflow_server), instagram_app["accounts"][0]["user_id"])
     query = dict(parse_qsl(urlsplit(landing).query))
@@ -213,3 +238,23 @@ def test_a_forged_deletion_request_starts_nothing(
     after = airflow_server.request("GET", f"/api/v2/dags/{DELETION_DAG}/dagRuns").json().get("total_entries", 0)
     assert after == before
     assert stored_connections(airflow_server)[CONN]["password"] == "t"
+
+
+def test_other_types_of_connection_are_neither_overwritten_nor_used_as_the_app(
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer
+) -> None:
+    put_connection(airflow_server, CONN, conn_type="postgres", host="db", password="the database password")
+    put_connection(airflow_server, "web_pg", conn_type="postgres", host="db", password="another password")
+    token = _form_token(browser.get(f"{airflow_server.base_url}/instagram/", timeout=30).text)
+    try:
+        cases = ((CONN, APP_CONN, 409, "is of type postgres"), ("web_other", "web_pg", 400, "not an Instagram app"))
+        for conn_id, app_conn_id, status, words in cases:
+            form = {"conn_id": conn_id, "app_conn_id": app_conn_id, "form_token": token}
+            answer = browser.post(
+                f"{airflow_server.base_url}/instagram/connect", data=form, allow_redirects=False, timeout=30
+            )
+            assert answer.status_code == status and words in answer.text
+            assert "another password" not in answer.text
+        assert stored_connections(airflow_server)[CONN]["password"] == "the database password"
+    finally:
+        airflow_server.request("DELETE", "/api/v2/connections/web_pg")

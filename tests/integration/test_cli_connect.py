@@ -211,3 +211,14 @@ def test_the_app_connection_may_live_in_the_metadata_database(
     saved = _saved(airflow_server)
     assert saved["extra"]["app_conn_id"] == "cli_db_app" and saved["extra"]["username"] == account["username"]
     assert app["client_secret"] not in done.stdout + done.stderr
+
+
+def test_a_connection_of_another_type_is_never_overwritten(app: dict[str, Any], airflow_server: AirflowServer) -> None:
+    put_connection(airflow_server, CONN, conn_type="postgres", host="db", password="the database password")
+    code_request = ConnectRequest(CONN, APP_CONN, redirect="AQB-unused", open_browser=False)
+    try:
+        with pytest.raises(InstagramError, match="of type 'postgres'"):  # refused before the window opens
+            connect(code_request, AirflowApiClient.from_connection("cli_api"), say=lambda _: None)
+    finally:
+        kept = _saved(airflow_server)
+    assert kept["password"] == "the database password" and kept["conn_type"] == "postgres"

@@ -94,3 +94,15 @@ def test_redirects_pasted_or_bare() -> None:
     with pytest.raises(OnboardingError, match="no code"):
         Redirect.parse("https://x.example/cb?state=s1").require_code()
     assert "AQB123" not in repr(pasted)
+
+
+def test_form_tokens_are_the_users_own_and_expire(signer: StateSigner, clock: Clock) -> None:
+    token = signer.form_token("alice")
+    signer.check_form_token(token, "alice")
+    with pytest.raises(OnboardingStateError, match="another user"):
+        signer.check_form_token(token, "mallory")
+    with pytest.raises(OnboardingStateError, match="not served"):  # a state is not a form token
+        signer.check_form_token(signer.issue("instagram_acme", "instagram_default", "alice"), "alice")
+    clock.now += 3601
+    with pytest.raises(OnboardingStateError, match="expired"):
+        signer.check_form_token(token, "alice")
