@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,26 @@ def extras(conn: Any, parsed: Mapping[str, Any] | None = None) -> dict[str, Any]
     """
     raw = parsed if parsed is not None else (conn.extra_dejson or {})
     return {k.removeprefix("extra__instagram__"): v for k, v in raw.items()}
+
+
+def parse_extra(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """A connection's extra (its JSON text, or a dict already) as a dict; ``{}`` when empty or not an object.
+
+    Unlike ``extra_dejson`` it masks nothing: in a task that is one round trip to the supervisor fewer, for
+    extras the SDK already masked while reading the connection.
+    """
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def app_secret(app_conn: Any) -> str | None:
+    """An app connection's secret: its extra ``client_secret``, else its password."""
+    return str(parse_extra(app_conn.extra).get("client_secret") or app_conn.password or "") or None
 
 
 def _url(value: Any, conn_id: str, name: str, default: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_instagram.exceptions import OnboardingError
-from airflow_provider_instagram.hooks.connection import extras
+from airflow_provider_instagram.hooks.connection import app_secret, extras
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
@@ -41,8 +41,8 @@ def app_hook(conn_id: str, app: Any | None, overrides: Mapping[str, str] | None 
     from airflow.sdk import Connection
 
     extra = {k: v for k, v in extras(app).items() if k != "app_conn_id"} if app is not None else {}
-    if app is not None and app.password and not extra.get("client_secret"):
-        extra["client_secret"] = app.password
+    if app is not None and (secret := app_secret(app)):
+        extra["client_secret"] = secret
     fields = {"login": getattr(app, "login", None), "host": getattr(app, "host", None)}
     for key, value in (overrides or {}).items():
         if value and key in FIELDS:

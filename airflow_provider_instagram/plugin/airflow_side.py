@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 
 from airflow_provider_instagram.exceptions import OnboardingError
+from airflow_provider_instagram.hooks.connection import parse_extra
 from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
 NONCE_PREFIX = "instagram_onboarding_used_"
@@ -80,14 +81,6 @@ def base_url() -> str:
     return str(conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
 
 
-def extra_of(conn: Any) -> dict[str, Any]:
-    try:
-        extra = json.loads(conn.extra) if conn.extra else {}
-    except ValueError:
-        return {}
-    return extra if isinstance(extra, dict) else {}
-
-
 @dataclass(frozen=True)
 class StoredConnection:
     """An ``instagram`` connection row, as the callbacks need it.
@@ -108,7 +101,7 @@ def instagram_connections() -> list[StoredConnection]:
 
     with create_session() as session:
         rows = session.scalars(select(Connection).where(Connection.conn_type == INSTAGRAM_CONN_TYPE)).all()
-        return [StoredConnection(row.conn_id, extra_of(row)) for row in rows]
+        return [StoredConnection(row.conn_id, parse_extra(row.extra)) for row in rows]
 
 
 def connection_type(conn_id: str) -> str | None:
@@ -144,7 +137,7 @@ def save_connection(conn_id: str, fields: Mapping[str, Any], extra: Any) -> bool
                 setattr(row, name, value)
             elif value:
                 row.set_password(value)
-        row.set_extra(json.dumps(extra(extra_of(row))))
+        row.set_extra(json.dumps(extra(parse_extra(row.extra))))
         if "password" in fields and not fields["password"]:  # Connection.set_password(None) keeps the old one
             table = Connection.__table__
             session.execute(update(table).where(table.c.conn_id == conn_id).values(password=None, is_encrypted=False))

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_instagram.exceptions import BadSignatureError, StaleSignedRequestError
+from airflow_provider_instagram.hooks.connection import app_secret
 from airflow_provider_instagram.onboarding.chain import APP_USER_ID, CONNECTED_AT
-from airflow_provider_instagram.plugin.airflow_side import StoredConnection, extra_of
+from airflow_provider_instagram.plugin.airflow_side import StoredConnection
 from airflow_provider_instagram.signed_request import parse_signed_request
 from airflow_provider_instagram.tokens.state import FINGERPRINT, STATUS, STATUS_REASON, USER_ID, format_time, parse_time
 
@@ -55,11 +56,11 @@ def secrets_by_app(
     connection is gone)."""
     apps: dict[str, str | None] = {}
 
-    def app_secret(app_conn_id: str) -> str | None:
+    def secret_of(app_conn_id: str) -> str | None:
         if app_conn_id not in apps:
             try:
                 app = get_connection(app_conn_id)
-                apps[app_conn_id] = str(extra_of(app).get("client_secret") or app.password or "") or None
+                apps[app_conn_id] = app_secret(app)
             except Exception:  # a missing app connection signs nothing
                 apps[app_conn_id] = None
         return apps[app_conn_id]
@@ -67,11 +68,11 @@ def secrets_by_app(
     found: dict[str, list[StoredConnection]] = {}
     for conn in connections:
         own, app_conn_id = conn.extra.get("client_secret"), conn.extra.get("app_conn_id")
-        secret = str(own) if own else app_secret(str(app_conn_id)) if app_conn_id else None
+        secret = str(own) if own else secret_of(str(app_conn_id)) if app_conn_id else None
         if secret:
             found.setdefault(secret, []).append(conn)
     for app_conn_id in also:
-        if secret := app_secret(app_conn_id):
+        if secret := secret_of(app_conn_id):
             found.setdefault(secret, [])
     return found
 

@@ -19,6 +19,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
+from airflow_provider_instagram.hooks.connection import parse_extra
 from airflow_provider_instagram.tokens.state import LIFECYCLE_KEYS, TokenState, merge_extra
 from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE, TokenStore, TokenWrite
 
@@ -314,14 +315,7 @@ def _base_url(conn: Any) -> str:
 
 
 def _extra(conn: Mapping[str, Any]) -> dict[str, Any]:
-    raw = conn.get("extra")
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return parse_extra(conn.get("extra"))
 
 
 def _quote(conn_id: str) -> str:

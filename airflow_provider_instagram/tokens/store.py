@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_instagram.exceptions import TokenStoreError
+from airflow_provider_instagram.hooks.connection import parse_extra
 from airflow_provider_instagram.masking import mark_masked
 from airflow_provider_instagram.tokens.state import TokenState
 
@@ -82,15 +82,5 @@ class TokenStore(ABC):
             conn = BaseHook.get_connection(conn_id)
         except Exception as exc:  # the SDK raises AirflowNotFoundException and friends, with no token in them
             raise TokenStoreError(f"Cannot read connection {conn_id!r}: {exc}") from exc
-        mark_masked(conn.password)  # the SDK masked it while reading
-        return StoredToken(token=conn.password or None, extra=_extra(conn.extra), connection=conn)
-
-
-def _extra(raw: str | None) -> dict[str, Any]:
-    """The extras, parsed here: the SDK masked them while reading, and ``extra_dejson`` would mask them again,
-    one more round trip to the supervisor per account."""
-    try:
-        parsed = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+        mark_masked(conn.password)  # the SDK masked it while reading; parse_extra does not mask again
+        return StoredToken(token=conn.password or None, extra=parse_extra(conn.extra), connection=conn)
