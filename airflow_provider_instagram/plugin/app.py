@@ -139,18 +139,15 @@ def _refusal(user: airflow_side.AirflowUser, conn_id: str, app_conn_id: str) -> 
 def _meta_routes(app: FastAPI) -> None:
     @app.post(DEAUTHORIZE_PATH)
     async def deauthorize(signed_request: str = Form("")) -> Response:
-        try:
-            request = await run_in_threadpool(_verified, signed_request)
-        except SignedRequestError:
+        if (request := await _verified(signed_request)) is None:
             return _bad_request()
-        accounts = await run_in_threadpool(_revoke, request, "the user removed the app")
+        accounts = request.current()
+        await run_in_threadpool(_revoke, accounts, "the user removed the app")
         return JSONResponse({"success": True, "accounts": len(accounts)})
 
     @app.post(DELETION_PATH)
     async def data_deletion(signed_request: str = Form("")) -> Response:
-        try:
-            request = await run_in_threadpool(_verified, signed_request)
-        except SignedRequestError:
+        if (request := await _verified(signed_request)) is None:
             return _bad_request()
         try:
             code = await run_in_threadpool(_start_deletion, request)
@@ -178,36 +175,38 @@ def _connect(conn_id: str, app_conn_id: str, redirect: Redirect) -> tuple[Connec
     return account, created
 
 
-def _verified(signed_request: str) -> meta.VerifiedRequest:
-    """The request, verified with the secret of the app that signed it (raises ``SignedRequestError``)."""
-    check_format(signed_request)  # garbage is refused before any connection is read
+async def _verified(signed_request: str) -> meta.VerifiedRequest | None:
+    """The request, verified with the secret of the app that signed it; ``None`` when it cannot be trusted."""
+    try:
+        check_format(signed_request)  # garbage is refused before any connection is read
+        return await run_in_threadpool(_verify, signed_request)
+    except SignedRequestError:
+        return None
+
+
+def _verify(signed_request: str) -> meta.VerifiedRequest:
     apps = meta.secrets_by_app(airflow_side.instagram_connections(), read_app_connection, also=[DEFAULT_APP_CONN_ID])
     return meta.verify(signed_request, apps)
 
 
-def _revoke(request: meta.VerifiedRequest, why: str) -> list[airflow_side.StoredConnection]:
-    """Clear the token of that app's accounts of the user and mark them ``revoked``; those accounts. An account
-    connected again after the request was issued is left alone."""
-    accounts = [a for a in request.named() if not request.reconnected_since(a)]
+def _revoke(accounts: list[airflow_side.StoredConnection], why: str) -> None:
+    """Clear the accounts' tokens and mark them ``revoked``."""
     for account in accounts:
         airflow_side.save_connection(account.conn_id, {"password": None}, meta.revoked(why))
-    return accounts
 
 
 def _start_deletion(request: meta.VerifiedRequest) -> str:
     """Start the deletion DAG for every id the user's data is filed under, then revoke their accounts."""
-    named = request.named()
-    if any(request.reconnected_since(a) for a in named):  # the user came back since: this is a replay
-        named, user_ids = [], set()
+    named, current = request.named(), request.current()
+    if len(current) < len(named):  # the user came back since: this is a replay
+        current, user_ids = [], set()
     else:  # files are filed under /me's id, rows under both ids: every id the user is known by
-        user_ids = {str(a.extra[k]) for a in named for k in ("user_id", APP_USER_ID) if a.extra.get(k)}
+        user_ids = {str(a.extra[k]) for a in current for k in ("user_id", APP_USER_ID) if a.extra.get(k)}
         user_ids |= {request.user_id} if request.user_id else set()
     code = secrets.token_hex(10)
     conf: dict[str, Any] = {"user_ids": sorted(user_ids), "confirmation_code": code}
     airflow_side.trigger_run(meta.DELETION_DAG_ID, _run_id(code), conf, "meta-data-deletion-callback")
-    for account in named:
-        airflow_side.save_connection(account.conn_id, {"password": None},
-                                     meta.revoked("the user asked Meta to delete their data"))  # fmt: skip
+    _revoke(current, "the user asked Meta to delete their data")
     return code
 
 

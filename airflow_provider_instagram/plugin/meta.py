@@ -42,6 +42,10 @@ class VerifiedRequest:
         keys = (USER_ID, APP_USER_ID)
         return [c for c in self.accounts if self.user_id in (str(c.extra.get(k) or "") for k in keys)]
 
+    def current(self) -> list[StoredConnection]:
+        """The accounts :meth:`named` that were not connected again since the request was issued."""
+        return [a for a in self.named() if not self.reconnected_since(a)]
+
     def reconnected_since(self, account: StoredConnection) -> bool:
         """Whether the account was connected again after the request was issued: it is not the one removed."""
         connected, issued = parse_time(account.extra.get(CONNECTED_AT)), self.payload.get("issued_at")

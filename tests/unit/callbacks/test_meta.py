@@ -70,3 +70,4 @@ def test_an_account_connected_again_after_the_request_is_left_alone() -> None:
     earlier = _conn("a_bob", app_conn_id="app_a", app_user_id="900", connected_at="2020-01-01T00:00:00+00:00")
     request = verify(_signed("secret-a", "900", issued_at=issued), secrets_by_app([reconnected, earlier], _get))
     assert [request.reconnected_since(c) for c in request.named()] == [True, False]
+    assert [c.conn_id for c in request.current()] == ["a_bob"]
