@@ -93,6 +93,10 @@ class InstagramRequestError(InstagramError):
     """Any other client error, such as code 100 (unknown field or id): fix the request, do not retry."""
 
 
+class InvalidIdError(InstagramError, ValueError):
+    """An id (from Instagram's answer or from a caller) is not a plain Instagram id; it never reaches a path."""
+
+
 class TokenStoreError(InstagramError):
     """Reading or writing an account's token in its store (the Airflow REST API by default) failed."""
 
