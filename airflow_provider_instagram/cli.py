@@ -63,16 +63,16 @@ def _run_emulator(args: argparse.Namespace) -> int:
 
 def _run_tokens(args: argparse.Namespace) -> int:
     from airflow_provider_instagram.exceptions import TokenStoreError
-    from airflow_provider_instagram.tokens.airflow_api import AirflowApiTokenStore
     from airflow_provider_instagram.tokens.refresh import utcnow
     from airflow_provider_instagram.tokens.report import HealthReport
+    from airflow_provider_instagram.tokens.store import AirflowApiTokenStore
 
     try:
-        states = AirflowApiTokenStore(args.api_conn_id).list_accounts()
+        listing = AirflowApiTokenStore(args.api_conn_id).list_accounts()
     except TokenStoreError as exc:
         print(f"airflow-instagram tokens: {exc}", file=sys.stderr)
         return 2
-    report = HealthReport.of_states(states, utcnow(), args.warn_days)
+    report = HealthReport.of_listing(listing, utcnow(), args.warn_days)
     print(json.dumps(report.to_xcom(), indent=2) if args.json else f"{report.table()}\n\n{report.summary()}")
     return 1 if report.attention() else 0
 
@@ -104,9 +104,9 @@ def _add_connect(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _run_connect(args: argparse.Namespace) -> int:
+    from airflow_provider_instagram.airflow_api import AirflowApiClient
     from airflow_provider_instagram.exceptions import InstagramError
     from airflow_provider_instagram.onboarding.terminal import ConnectRequest, app_settings_from_flags, connect
-    from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient
 
     app = app_settings_from_flags(
         client_id=args.client_id, redirect_uri=args.redirect_uri, host=args.graph_url, oauth_url=args.oauth_url,

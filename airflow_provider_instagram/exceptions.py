@@ -105,6 +105,10 @@ class TokenNotWritableError(TokenStoreError):
     """The connection lives where the store cannot write (an environment variable, a secrets backend)."""
 
 
+class ConnectionConflictError(TokenStoreError):
+    """The connection cannot hold this account: it is of another type, or it is an Instagram app's connection."""
+
+
 class InstagramMediaUrlExpiredError(InstagramRequestError):
     """The CDN refused a media URL (HTTP 403: signature expired or bad): re-read the media's URLs and retry."""
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_instagram import __version__
+from airflow_provider_instagram.account.extras import CONN_TYPE
 
-CONN_TYPE = "instagram"
 HOOK_CLASS = "airflow_provider_instagram.hooks.instagram.InstagramHook"
 
 

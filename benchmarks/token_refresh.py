@@ -30,8 +30,8 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient  # noqa: E402
-from airflow_provider_instagram.tokens.state import format_time  # noqa: E402
+from airflow_provider_instagram.account.record import format_time  # noqa: E402
+from airflow_provider_instagram.airflow_api import AirflowApiClient  # noqa: E402
 from tests.airflow_server import AirflowServer  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402
 

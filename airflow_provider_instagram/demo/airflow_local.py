@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import psutil
 
-from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient
+from airflow_provider_instagram.airflow_api import AirflowApiClient
 
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 COMPONENTS = ("api-server", "scheduler", "dag-processor")

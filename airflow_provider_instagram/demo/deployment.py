@@ -8,9 +8,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID as API_CONN_ID
 from airflow_provider_instagram.demo.airflow_local import LocalAirflow
 from airflow_provider_instagram.export.dag import DESTINATION_VARIABLE, WAREHOUSE_VARIABLE
-from airflow_provider_instagram.tokens.airflow_api import DEFAULT_API_CONN_ID as API_CONN_ID
 
 EXPORT_DAG = "instagram_media_export"
 REFRESH_DAG = "instagram_token_refresh"
@@ -97,7 +97,7 @@ def stored_tokens(airflow: LocalAirflow) -> dict[str, tuple[str | None, dict[str
     The REST API masks passwords, so this reads them with ``airflow connections export`` (the CLI is not a task:
     it may read the database) and keeps only a fingerprint.
     """
-    from airflow_provider_instagram.tokens.state import fingerprint
+    from airflow_provider_instagram.account.record import fingerprint
 
     out = airflow.cli("connections", "export", "-", "--file-format", "json")
     rows = json.loads(out[out.index("{") :])

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_instagram.account.record import parse_time
 from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome
 from airflow_provider_instagram.tokens.report import HealthReport
-from airflow_provider_instagram.tokens.state import parse_time
 
 ROWS_PER_ACCOUNT = """
 SELECT m.user_id, m.username, count(*) AS media_rows, sum(m.parent_id IS NOT NULL) AS carousel_children,

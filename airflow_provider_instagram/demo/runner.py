@@ -29,7 +29,7 @@ from airflow_provider_instagram.demo.deployment import (
     new_airflow,
     stored_tokens,
 )
-from airflow_provider_instagram.demo.onboarding import OnboardedAccount, connection_body, emulator_time, run_token_chain
+from airflow_provider_instagram.demo.onboarding import OnboardedAccount, emulator_time, onboard
 from airflow_provider_instagram.demo.report import ROWS_PER_ACCOUNT, SAMPLE_QUERY, files_written, health_table, query
 from airflow_provider_instagram.demo.report import table as text_table
 
@@ -172,8 +172,9 @@ class Demo:
             http.trust_env = False
             for index, account in enumerate(seed["accounts"]):
                 self._onboard_one(account["username"], seed, control, http, earlier=index == 0)
-        say("each connection: token in the password; extras expires_at, refreshed_at, status=ok, fingerprint, "
-            "user_id, username, and the app's client_secret, redirect_uri, oauth_url")  # fmt: skip
+        say("each connection: token in the password; extras expires_at, refreshed_at, connected_at, status=ok, "
+            "fingerprint, user_id, professional_account_id, username, and the app's client_secret, redirect_uri, "
+            "oauth_url")  # fmt: skip
 
     def _onboard_one(self, username: str, seed: dict[str, Any], control: Any, http: requests.Session,
                      *, earlier: bool) -> None:  # fmt: skip
@@ -182,18 +183,16 @@ class Demo:
         if earlier:  # a user who connected days ago: run the chain with Instagram's clock set back
             control.advance_clock(-EARLIER_DAYS * DAY)
         try:
-            issued_at = emulator_time(control.advance_clock(0))
-            token, onboarded, lines = run_token_chain(f"instagram_{username}", username, seed, issued_at, http)
+            clock = lambda: emulator_time(control.advance_clock(0))  # noqa: E731
+            onboarded, lines = onboard(self.airflow.api, f"instagram_{username}", username, seed, http, clock)
         finally:
             if earlier:
                 control.advance_clock(EARLIER_DAYS * DAY)
-        body = connection_body(onboarded, token, seed)
-        self.airflow.call("POST", "/api/v2/connections", expected=(201,), json=body)
         self.onboarded.append(onboarded)
         for line in lines:
             say(line)
         when = f"{EARLIER_DAYS} days ago (Instagram's clock set back for it)" if earlier else "now"
-        say(f"  -> connection {onboarded.conn_id} (POST /api/v2/connections), connected {when}")
+        say(f"  -> connection {onboarded.conn_id} through Airflow's REST API, connected {when}")
 
     # ------------------------------------------------------------------ runs
     def _run_dag(self, dag_id: str, conf: dict[str, Any]) -> str:

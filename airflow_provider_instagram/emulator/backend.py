@@ -406,7 +406,13 @@ class EmulatorBackend:
                 "config": self.config.to_dict(),
                 "app": {"client_id": self.app.client_id, "redirect_uris": self.app.redirect_uris},
                 "accounts": [
-                    {"id": a.id, "user_id": a.ig_user_id, "username": a.username, "media": len(a.media)}
+                    {
+                        "id": a.id,
+                        "user_id": a.id,
+                        "professional_account_id": a.ig_user_id,
+                        "username": a.username,
+                        "media": len(a.media),
+                    }
                     for a in self.accounts.values()
                 ],
                 "tokens": [
@@ -439,7 +445,9 @@ class EmulatorBackend:
                 "accounts": [
                     {
                         "id": a.id,
-                        "user_id": a.ig_user_id,
+                        # the account's id in this provider's terms (``/me`` ``id``), and the other one
+                        "user_id": a.id,
+                        "professional_account_id": a.ig_user_id,
                         "username": a.username,
                         "media": len(a.media),
                         "access_token": self.seed_tokens[a.id],

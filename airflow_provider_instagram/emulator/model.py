@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TokenKind = Literal["short", "long"]
-TokenState = Literal["valid", "invalidated", "revoked"]
+TokenValidity = Literal["valid", "invalidated", "revoked"]
 
 
 @dataclass(slots=True)
@@ -51,7 +51,7 @@ class Token:
     scopes: tuple[str, ...]
     issued_at: float
     expires_at: float
-    state: TokenState = "valid"
+    state: TokenValidity = "valid"
 
 
 @dataclass(slots=True)

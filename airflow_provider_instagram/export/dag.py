@@ -10,10 +10,11 @@ from typing import Any
 
 from airflow.sdk import DAG, AssetAlias, Param, TriggerRule, Variable, task
 
+from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
 from airflow_provider_instagram.export.formats import FORMATS, check_format
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
 from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
-from airflow_provider_instagram.tokens.airflow_api import DEFAULT_API_CONN_ID, AirflowApiTokenStore
+from airflow_provider_instagram.tokens.store import AirflowApiTokenStore
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,10 @@ def load_settings(params: dict[str, Any], exports: list[dict[str, Any]], results
 def _listed_accounts(api_conn_id: str) -> list[str]:
     """Every ``instagram`` connection the REST API lists; accounts that need a human are left out, loudly."""
     chosen = []
-    for state in AirflowApiTokenStore(api_conn_id).list_accounts():
+    listing = AirflowApiTokenStore(api_conn_id).list_accounts()
+    for conn_id, why in sorted(listing.unreadable.items()):
+        log.warning("Skipping %s: %s", conn_id, why)
+    for state in listing.records:
         if state.status != "ok":
             log.warning("Skipping %s: its token is marked %s (%s); reconnect the account to export it again",
                         state.conn_id, state.status, state.status_reason or "no reason given")  # fmt: skip

@@ -1,13 +1,13 @@
-"""Reading an ``instagram`` connection (and its optional app connection) into checked parameters."""
+"""An ``instagram`` connection (and its optional app connection) as the hook's checked HTTP parameters."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.exceptions import InstagramConfigError
 
 DEFAULT_GRAPH_URL = "https://graph.instagram.com"
@@ -47,36 +47,6 @@ class ConnectionParams:
         if not value:
             raise InstagramConfigError(f"Connection {self.conn_id!r} has no {name}: {fix}")
         return value
-
-
-def extras(conn: Any, parsed: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The connection's extras, accepting the old ``extra__instagram__`` prefix.
-
-    ``parsed`` is the extras a caller already parsed: in a task, every ``extra_dejson`` is a round trip to the
-    supervisor, which re-masks the whole dict.
-    """
-    raw = parsed if parsed is not None else (conn.extra_dejson or {})
-    return {k.removeprefix("extra__instagram__"): v for k, v in raw.items()}
-
-
-def parse_extra(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
-    """A connection's extra (its JSON text, or a dict already) as a dict; ``{}`` when empty or not an object.
-
-    Unlike ``extra_dejson`` it masks nothing: in a task that is one round trip to the supervisor fewer, for
-    extras the SDK already masked while reading the connection.
-    """
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return {}
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def app_secret(app_conn: Any) -> str | None:
-    """An app connection's secret: its extra ``client_secret``, else its password."""
-    return str(parse_extra(app_conn.extra).get("client_secret") or app_conn.password or "") or None
 
 
 def _url(value: Any, conn_id: str, name: str, default: str) -> str:
@@ -125,29 +95,32 @@ def build_params(conn: Any, app_conn: Any | None, own_extra: Mapping[str, Any] |
     """Merge the account connection over its app connection over defaults; check every field.
 
     :param own_extra: the account connection's extras, where the caller already parsed them.
+    :raises InstagramConfigError: a field is missing its value or malformed; the message names connection and field.
     """
     conn_id = conn.conn_id
-    own = extras(conn, own_extra)
-    app = extras(app_conn) if app_conn is not None else {}
+    own = dict(own_extra) if own_extra is not None else keys.parse_extras(conn.extra, conn_id)
+    app = keys.parse_extras(app_conn.extra, app_conn.conn_id) if app_conn is not None else {}
 
     def pick(name: str) -> Any:
-        return own.get(name) if own.get(name) not in (None, "") else app.get(name)
+        mine = keys.text_field(own, name, conn_id)
+        return mine if mine is not None else keys.text_field(app, name, app_conn.conn_id if app_conn else conn_id)
 
-    api = _api(pick("api"), conn_id)
+    api = _api(pick(keys.API), conn_id)
     client_id = conn.login or (app_conn.login if app_conn is not None else None)
-    secret = pick("client_secret") or (app_conn.password if app_conn is not None else None)
+    secret = keys.text_field(own, keys.CLIENT_SECRET, conn_id) or (keys.app_secret(app_conn) if app_conn else None)
     host = conn.host or (app_conn.host if app_conn is not None else None)
+    version = own.get(keys.API_VERSION, app.get(keys.API_VERSION))
     return ConnectionParams(
         conn_id=conn_id,
         graph_url=_url(host, conn_id, "host (Graph API base URL)", DEFAULT_GRAPH_URL),
-        oauth_url=_url(pick("oauth_url"), conn_id, "extra 'oauth_url'", DEFAULT_OAUTH_URL),
-        authorize_url=_url(pick("authorize_url"), conn_id, "extra 'authorize_url'", AUTHORIZE_URLS[api]),
+        oauth_url=_url(pick(keys.OAUTH_URL), conn_id, "extra 'oauth_url'", DEFAULT_OAUTH_URL),
+        authorize_url=_url(pick(keys.AUTHORIZE_URL), conn_id, "extra 'authorize_url'", AUTHORIZE_URLS[api]),
         api=api,
-        api_version=_version(own.get("api_version", app.get("api_version")), conn_id),
-        timeout=_timeout(pick("timeout"), conn_id),
+        api_version=_version(version, conn_id),
+        timeout=_timeout(pick(keys.TIMEOUT), conn_id),
         client_id=str(client_id) if client_id else None,
         client_secret=secret or None,
-        redirect_uri=pick("redirect_uri") or None,
+        redirect_uri=pick(keys.REDIRECT_URI) or None,
         access_token=conn.password or None,
         extra=own,
     )

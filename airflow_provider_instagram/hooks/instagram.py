@@ -19,8 +19,9 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram._compat import cached_property
+from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError
-from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params, extras
+from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
 from airflow_provider_instagram.masking import mask
 
@@ -102,7 +103,7 @@ class InstagramHook(BaseHook):
 
     conn_name_attr = "instagram_conn_id"
     default_conn_name = "instagram_default"
-    conn_type = "instagram"
+    conn_type = keys.CONN_TYPE
     hook_name = "Instagram"
 
     def __init__(
@@ -127,8 +128,9 @@ class InstagramHook(BaseHook):
     def params(self) -> ConnectionParams:
         """The checked connection parameters (account connection over its app connection)."""
         conn = self._connection if self._connection is not None else self.get_connection(self.instagram_conn_id)
-        own = extras(conn, self._connection_extra)
-        app_conn_id = own.get("app_conn_id")
+        own = self._connection_extra
+        own = dict(own) if own is not None else keys.parse_extras(conn.extra, conn.conn_id)
+        app_conn_id = keys.text_field(own, keys.APP_CONN_ID, conn.conn_id)
         app_conn = self.get_connection(app_conn_id) if app_conn_id else None
         params = build_params(conn, app_conn, own)
         for secret in (params.access_token, params.client_secret):

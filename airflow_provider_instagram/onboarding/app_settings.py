@@ -6,10 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.exceptions import OnboardingError
-from airflow_provider_instagram.hooks.connection import app_secret, extras
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
 # Settings given directly, and where each goes in a connection: the rest are extras.
 FIELDS = {"client_id": "login", "host": "host"}
@@ -27,7 +26,7 @@ def read_app_connection(app_conn_id: str) -> Any:
             f"Cannot read the app connection {app_conn_id!r} ({type(exc).__name__}: {exc}). Create it: login = "
             "Instagram app id, password = app secret, extra redirect_uri; or give the app's settings directly"
         ) from None
-    if app.conn_type != INSTAGRAM_CONN_TYPE:  # its password would be sent to Instagram as the app secret
+    if app.conn_type != keys.CONN_TYPE:  # its password would be sent to Instagram as the app secret
         raise OnboardingError(
             f"Connection {app_conn_id!r} is of type {app.conn_type!r}, not an Instagram app: name the connection "
             "of type instagram that holds the app id and secret"
@@ -40,14 +39,15 @@ def app_hook(conn_id: str, app: Any | None, overrides: Mapping[str, str] | None 
     included, with ``overrides`` (``client_id``, ``host``, and extras such as ``redirect_uri``) on top."""
     from airflow.sdk import Connection
 
-    extra = {k: v for k, v in extras(app).items() if k != "app_conn_id"} if app is not None else {}
-    if app is not None and (secret := app_secret(app)):
-        extra["client_secret"] = secret
+    own = keys.parse_extras(app.extra, app.conn_id) if app is not None else {}
+    extra = {k: v for k, v in own.items() if k != keys.APP_CONN_ID}
+    if app is not None and (secret := keys.app_secret(app)):
+        extra[keys.CLIENT_SECRET] = secret
     fields = {"login": getattr(app, "login", None), "host": getattr(app, "host", None)}
     for key, value in (overrides or {}).items():
         if value and key in FIELDS:
             fields[FIELDS[key]] = value
         elif value:
             extra[key] = value
-    conn = Connection(conn_id=conn_id, conn_type=INSTAGRAM_CONN_TYPE, extra=json.dumps(extra), **fields)
+    conn = Connection(conn_id=conn_id, conn_type=keys.CONN_TYPE, extra=json.dumps(extra), **fields)
     return InstagramHook(instagram_conn_id=conn_id, connection=conn)

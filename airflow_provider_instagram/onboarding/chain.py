@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_instagram.account.ids import checked_id
+from airflow_provider_instagram.account.record import AccountRecord, fingerprint
 from airflow_provider_instagram.exceptions import AuthorizationDeniedError, OnboardingError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.tokens.state import TokenState, fingerprint, format_time, merge_extra
-
-# The app-scoped user id that Meta's deauthorize and data-deletion callbacks name (``/me`` ``id``); for the
-# Instagram Login API it differs from ``user_id``, the professional account's id that media are filed under.
-APP_USER_ID = "app_user_id"
-# When a human last connected the account (refreshes do not change it): Meta's callbacks issued before then are
-# about an authorization that no longer exists.
-CONNECTED_AT = "connected_at"
 
 
 @dataclass(frozen=True)
@@ -72,58 +64,59 @@ class ConnectedAccount:
 
     :param conn_id: the connection to save it in.
     :param token: the long-lived token.
-    :param user_id: the Instagram user id (media are exported under it).
+    :param user_id: the app-scoped id (``/me`` ``id``): the id of the account's data and of Meta's callbacks.
+    :param professional_account_id: the professional account's Instagram id (Instagram Login only).
     :param username: the Instagram username.
-    :param app_user_id: the app-scoped id Meta's callbacks name, where it differs from ``user_id``.
     :param expires_at: the token's expiry (UTC).
     :param connected_at: when the chain ran (UTC).
     :param permissions: what the user granted, where Instagram said it.
+    :param short_lived_fingerprint: the fingerprint of the 1-hour token the chain exchanged (for the demo's story).
     """
 
     conn_id: str
     token: str = field(repr=False)
     user_id: str
+    professional_account_id: str | None
     username: str
-    app_user_id: str | None
     expires_at: datetime | None
     connected_at: datetime
     permissions: tuple[str, ...] = ()
+    short_lived_fingerprint: str | None = None
 
     @property
-    def state(self) -> TokenState:
-        return TokenState(
-            conn_id=self.conn_id, expires_at=self.expires_at, refreshed_at=self.connected_at, status="ok",
-            fingerprint=fingerprint(self.token), user_id=self.user_id, username=self.username,
+    def record(self) -> AccountRecord:
+        """The connection's record: ids, a fresh ``ok`` status (a reconnect clears ``reauth_required``)."""
+        return AccountRecord(
+            conn_id=self.conn_id, user_id=self.user_id, professional_account_id=self.professional_account_id,
+            username=self.username, expires_at=self.expires_at, refreshed_at=self.connected_at,
+            connected_at=self.connected_at, status="ok", fingerprint=fingerprint(self.token),
         )  # fmt: skip
 
-    def extra(self, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """``current`` extras with this account's lifecycle fields (a reconnect clears ``reauth_required``)."""
-        merged = merge_extra(current, self.state)
-        merged[CONNECTED_AT] = format_time(self.connected_at)
-        merged.pop(APP_USER_ID, None)
-        if self.app_user_id and self.app_user_id != self.user_id:
-            merged[APP_USER_ID] = self.app_user_id
-        return merged
 
-    def extra_json(self, current: Mapping[str, Any] | None = None) -> str:
-        return json.dumps(self.extra(current))
-
-
-def connect_account(hook: InstagramHook, conn_id: str, code: str) -> ConnectedAccount:
+def connect_account(
+    hook: InstagramHook, conn_id: str, code: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> ConnectedAccount:
     """Run the chain with ``hook`` (the app's settings) for the code the redirect brought back.
 
+    Everyone who connects an account calls this: the command line, the plugin, the demo.
+
+    :param clock: Instagram's idea of now (the demo plays an account connected days ago on the emulator's clock).
     :raises InstagramError: a step failed (an expired or used code, a wrong secret...); nothing is saved.
     """
     short = hook.exchange_code(code)
     long_lived = hook.exchange_for_long_lived_token(short.access_token)
     fields = ["id", "user_id", "username"] if hook.params.api == "instagram_login" else ["id", "username"]
     profile = hook.get_profile(fields, token=long_lived.access_token)
-    user_id = str(profile.get("user_id") or profile.get("id") or short.user_id or "")
-    if not user_id or not profile.get("username"):
+    if not (profile.get("id") or short.user_id) or not profile.get("username"):
         raise OnboardingError("Instagram's profile answer has no user id or username; nothing was saved")
-    app_user_id = str(profile.get("id") or short.user_id or "") or None
+    user_id = checked_id(profile.get("id") or short.user_id, "Instagram's user id")
+    professional = profile.get("user_id") if hook.params.api == "instagram_login" else None
+    now = clock()
     return ConnectedAccount(
-        conn_id=conn_id, token=long_lived.access_token, user_id=user_id, username=str(profile["username"]),
-        app_user_id=app_user_id, expires_at=long_lived.expires_at, connected_at=datetime.now(UTC),
-        permissions=short.permissions,
+        conn_id=conn_id, token=long_lived.access_token, user_id=user_id,
+        professional_account_id=checked_id(professional, "Instagram's professional account id") if professional
+        else None,
+        username=str(profile["username"]),
+        expires_at=now + timedelta(seconds=long_lived.expires_in) if long_lived.expires_in else None,
+        connected_at=now, permissions=short.permissions, short_lived_fingerprint=fingerprint(short.access_token),
     )  # fmt: skip

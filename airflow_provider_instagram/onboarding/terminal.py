@@ -7,16 +7,19 @@ import secrets
 import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from airflow_provider_instagram.account import extras as keys
+from airflow_provider_instagram.account.record import format_time
+from airflow_provider_instagram.account.rest import RestTransport
+from airflow_provider_instagram.account.writer import AccountWriter
+from airflow_provider_instagram.airflow_api import AirflowApiClient
 from airflow_provider_instagram.exceptions import OnboardingError, OnboardingStateError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.onboarding.app_settings import FIELDS, app_hook, read_app_connection
 from airflow_provider_instagram.onboarding.chain import ConnectedAccount, Redirect, connect_account
 from airflow_provider_instagram.onboarding.listener import RedirectListener, listens_locally
-from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient
-from airflow_provider_instagram.tokens.state import format_time
-from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
 SECRET_VARIABLE = "INSTAGRAM_CLIENT_SECRET"
 
@@ -53,12 +56,13 @@ class ConnectRequest:
         """The app settings the account's connection keeps: the app connection's id, and extras given directly."""
         extra = {k: v for k, v in self.app.items() if k not in FIELDS and v}
         if self.app_conn_id:  # the secret stays in the app connection, not in every account
-            return {"app_conn_id": self.app_conn_id, **{k: v for k, v in extra.items() if k != "client_secret"}}
+            others = {k: v for k, v in extra.items() if k != keys.CLIENT_SECRET}
+            return {keys.APP_CONN_ID: self.app_conn_id, **others}
         return extra
 
-    def fields(self, token: str) -> dict[str, Any]:
-        """The connection fields a save writes: the token, and the app id and host where given directly."""
-        return {"password": token, **{FIELDS[key]: self.app[key] for key in FIELDS if self.app.get(key)}}
+    def fields(self) -> dict[str, Any]:
+        """The connection fields a save writes beside the token: the app id and host where given directly."""
+        return {FIELDS[key]: self.app[key] for key in FIELDS if self.app.get(key)}
 
 
 def app_settings_from_flags(**flags: str | None) -> dict[str, str]:
@@ -78,7 +82,7 @@ def authorize(
     state = secrets.token_urlsafe(24)
     url = hook.get_authorization_url(state, list(request.scopes) or None)
     redirect_uri = str(hook.params.redirect_uri)
-    listener = RedirectListener(redirect_uri) if listens_locally(redirect_uri) else None
+    listener = RedirectListener(redirect_uri, state, say) if listens_locally(redirect_uri) else None
     try:
         say(f"Open this URL, log in as the Instagram account to connect, and allow the app:\n\n  {url}\n")
         if request.open_browser:
@@ -98,14 +102,14 @@ def authorize(
 
 def connect(
     request: ConnectRequest, client: AirflowApiClient, say: Callable[[str], None] = print,
-    ask: Callable[[str], str] = input,
+    ask: Callable[[str], str] = input, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ConnectedAccount:  # fmt: skip
-    """Authorize, run the chain, and save the account's connection through the REST API."""
-    existing = client.connection_type(request.conn_id)
-    if existing not in (None, INSTAGRAM_CONN_TYPE):  # before the user authorizes anything
-        raise OnboardingError(
-            f"Connection {request.conn_id!r} exists and is of type {existing!r}: choose another connection id"
-        )
+    """Authorize, run the chain, and save the account's connection through the REST API.
+
+    :param clock: Instagram's idea of now, for the token's expiry and ``connected_at``.
+    """
+    writer = AccountWriter(RestTransport(client))
+    writer.check_target(request.conn_id, request.app_conn_id)  # before the user authorizes anything
     hook = request.hook()
     hook.params  # noqa: B018 (check the app settings before the user is sent anywhere)
     if not hook.params.client_secret:
@@ -114,12 +118,10 @@ def connect(
             f"or set ${SECRET_VARIABLE}"
         )
     code = authorize(hook, request, say, ask)
-    account = connect_account(hook, request.conn_id, code)
-    app_extra = request.saved_extra()
-    created = client.save_connection(
-        request.conn_id, INSTAGRAM_CONN_TYPE, request.fields(account.token),
-        lambda current: account.extra({**current, **app_extra}),
-    )  # fmt: skip
+    account = connect_account(hook, request.conn_id, code, clock)
+    created = writer.save_connected(
+        request.conn_id, account.record, account.token, fields=request.fields(), settings=request.saved_extra()
+    )
     expiry = format_time(account.expires_at) or "at an unknown time"
     if account.expires_at:
         expiry += f" ({(account.expires_at - account.connected_at).days} days)"

@@ -9,12 +9,13 @@ from urllib.parse import urlsplit
 from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_provider_instagram.account.extras import parse_extras
+from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.media_export import MediaExport
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.arguments import TEMPLATE, public_uri, run_window, storage_path
-from airflow_provider_instagram.tokens.state import TokenState
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -73,7 +74,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         connection = BaseHook.get_connection(self.instagram_conn_id)
-        state = TokenState.from_extra(self.instagram_conn_id, connection.extra_dejson or {})
+        state = AccountRecord.from_extras(self.instagram_conn_id, parse_extras(connection.extra, connection.conn_id))
         if state.status != "ok":
             raise AirflowSkipException(
                 f"Connection {self.instagram_conn_id!r} is marked {state.status} "

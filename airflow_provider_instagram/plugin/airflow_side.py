@@ -1,19 +1,14 @@
 """What the plugin needs from the Airflow it runs in (the API server): the logged-in user, permissions,
-connections, single-use nonces, and DAG runs. Only this module touches Airflow's internals."""
+single-use nonces, and DAG runs. Only this module (and the account writer's metadata-DB transport, for
+connections) touches Airflow's internals."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-
-from airflow_provider_instagram.exceptions import OnboardingError
-from airflow_provider_instagram.hooks.connection import parse_extra
-from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
 NONCE_PREFIX = "instagram_onboarding_used_"
 
@@ -81,69 +76,6 @@ def base_url() -> str:
     return str(conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
 
 
-@dataclass(frozen=True)
-class StoredConnection:
-    """An ``instagram`` connection row, as the callbacks need it.
-
-    :param conn_id: the connection id.
-    :param extra: its extras (the token is never read: a callback does not need it).
-    """
-
-    conn_id: str
-    extra: dict[str, Any]
-
-
-def instagram_connections() -> list[StoredConnection]:
-    """Every ``instagram`` connection in the metadata DB."""
-    from airflow.models import Connection
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.scalars(select(Connection).where(Connection.conn_type == INSTAGRAM_CONN_TYPE)).all()
-        return [StoredConnection(row.conn_id, parse_extra(row.extra)) for row in rows]
-
-
-def connection_type(conn_id: str) -> str | None:
-    """The type of the connection in the metadata DB, or ``None`` when there is none."""
-    from airflow.models import Connection
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        found = session.scalar(select(Connection.conn_type).where(Connection.conn_id == conn_id))
-    return str(found) if found is not None else None
-
-
-def save_connection(conn_id: str, fields: Mapping[str, Any], extra: Any) -> bool:
-    """Create or update an ``instagram`` connection in one transaction; ``extra`` maps its current extras to
-    the new ones, and a ``password`` of ``None`` clears the token. True when it was created."""
-    from airflow.models import Connection
-    from airflow.utils.session import create_session
-    from sqlalchemy import select, update
-
-    with create_session() as session:
-        row = session.scalar(select(Connection).where(Connection.conn_id == conn_id).with_for_update())
-        if row is not None and row.conn_type != INSTAGRAM_CONN_TYPE:  # never put a token over another password
-            raise OnboardingError(
-                f"Connection {conn_id!r} exists and is of type {row.conn_type!r}: choose another connection id"
-            )
-        created = row is None
-        if row is None:
-            row = Connection(conn_id=conn_id, conn_type=INSTAGRAM_CONN_TYPE)
-            session.add(row)
-        for name, value in fields.items():
-            if name != "password":
-                setattr(row, name, value)
-            elif value:
-                row.set_password(value)
-        row.set_extra(json.dumps(extra(parse_extra(row.extra))))
-        if "password" in fields and not fields["password"]:  # Connection.set_password(None) keeps the old one
-            table = Connection.__table__
-            session.execute(update(table).where(table.c.conn_id == conn_id).values(password=None, is_encrypted=False))
-    return created
-
-
 class VariableNonceLedger:
     """Used onboarding nonces as Airflow Variables: the key's uniqueness makes ``claim`` atomic across API
     server workers. Expired ones are removed as new ones arrive."""
@@ -192,3 +124,13 @@ def run_state(dag_id: str, run_id: str) -> str | None:
     with create_session() as session:
         state = session.scalar(select(DagRun.state).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
     return str(state) if state is not None else None
+
+
+def dag_exists(dag_id: str) -> bool:
+    """Whether the DAG is known to this Airflow (parsed at least once)."""
+    from airflow.models import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return session.scalar(select(DagModel.dag_id).where(DagModel.dag_id == dag_id)) is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -12,15 +13,22 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from airflow_provider_instagram.exceptions import InstagramError, OnboardingStateError, SignedRequestError
+from airflow_provider_instagram.account import extras as keys
+from airflow_provider_instagram.account.metadata_db import MetadataDbTransport
+from airflow_provider_instagram.account.record import format_time
+from airflow_provider_instagram.account.writer import AccountWriter
+from airflow_provider_instagram.exceptions import (
+    ConnectionConflictError,
+    InstagramError,
+    OnboardingStateError,
+    SignedRequestError,
+)
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.onboarding.app_settings import app_hook, read_app_connection
-from airflow_provider_instagram.onboarding.chain import APP_USER_ID, ConnectedAccount, Redirect, connect_account
+from airflow_provider_instagram.onboarding.chain import ConnectedAccount, Redirect, connect_account
 from airflow_provider_instagram.onboarding.state import NonceLedger, StateSigner, derive_key
 from airflow_provider_instagram.plugin import URL_PREFIX, airflow_side, meta, pages
 from airflow_provider_instagram.signed_request import check_format
-from airflow_provider_instagram.tokens.state import format_time
-from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +61,14 @@ def account_hook(conn_id: str, app_conn_id: str) -> InstagramHook:
 def create_app() -> FastAPI:
     """The app the plugin mounts under ``/instagram``."""
     app = FastAPI(title="Instagram accounts", docs_url=None, redoc_url=None, openapi_url=None)
-    _onboarding_routes(app, StateSigner(derive_key(airflow_side.secret_key())), airflow_side.VariableNonceLedger())
-    _meta_routes(app)
+    writer = AccountWriter(MetadataDbTransport())
+    signer = StateSigner(derive_key(airflow_side.secret_key()))
+    _onboarding_routes(app, signer, airflow_side.VariableNonceLedger(), writer)
+    _meta_routes(app, writer, meta.AppSecrets(lambda: _app_secrets(writer)))
     return app
 
 
-def _onboarding_routes(app: FastAPI, signer: StateSigner, ledger: NonceLedger) -> None:
+def _onboarding_routes(app: FastAPI, signer: StateSigner, ledger: NonceLedger, writer: AccountWriter) -> None:
     @app.get("/", response_class=HTMLResponse)
     async def index(request: Request, conn_id: str = "", app_conn_id: str = DEFAULT_APP_CONN_ID) -> Response:
         user = await airflow_side.current_user(request)
@@ -89,10 +99,10 @@ def _onboarding_routes(app: FastAPI, signer: StateSigner, ledger: NonceLedger) -
             return _html(pages.failed("Invalid connection id", "Use letters, digits, '_', '-' and '.' only."), 400)
         if refused := _refusal(user, conn_id, app_conn_id):
             return refused
-        existing = await run_in_threadpool(airflow_side.connection_type, conn_id)
-        if existing not in (None, INSTAGRAM_CONN_TYPE):
-            message = f"Connection {conn_id} exists and is of type {existing}: choose another connection id."
-            return _html(pages.failed("Cannot start", message), 409)
+        try:
+            await run_in_threadpool(writer.check_target, conn_id, app_conn_id)
+        except ConnectionConflictError as exc:
+            return _html(pages.failed("Cannot start", str(exc)), 409)
         try:
             hook = await run_in_threadpool(account_hook, conn_id, app_conn_id)
             target = hook.get_authorization_url(signer.issue(conn_id, app_conn_id, user.id))
@@ -117,7 +127,9 @@ def _onboarding_routes(app: FastAPI, signer: StateSigner, ledger: NonceLedger) -
             claims = await run_in_threadpool(signer.verify, redirect.state or "", user.id, ledger)
             if refused := _refusal(user, claims.conn_id, claims.app_conn_id):
                 return refused
-            account, created = await run_in_threadpool(_connect, claims.conn_id, claims.app_conn_id, redirect)
+            account, created = await run_in_threadpool(_connect, writer, claims.conn_id, claims.app_conn_id, redirect)
+        except ConnectionConflictError as exc:
+            return _html(pages.failed("Not connected", str(exc), "Nothing was saved."), 409)
         except InstagramError as exc:
             return _html(pages.failed("Not connected", str(exc), "Nothing was saved."), 400)
         except Exception as exc:  # the metadata DB failed after Instagram issued a token: say so, never a traceback
@@ -136,22 +148,29 @@ def _refusal(user: airflow_side.AirflowUser, conn_id: str, app_conn_id: str) -> 
     return _html(pages.failed("Not allowed", message, "Ask an Airflow admin for connection rights."), 403)
 
 
-def _meta_routes(app: FastAPI) -> None:
+def _meta_routes(app: FastAPI, writer: AccountWriter, app_secrets: meta.AppSecrets) -> None:
     @app.post(DEAUTHORIZE_PATH)
     async def deauthorize(signed_request: str = Form("")) -> Response:
-        if (request := await _verified(signed_request)) is None:
+        if (request := await _verified(signed_request, writer, app_secrets)) is None:
             return _bad_request()
-        accounts = request.current()
-        await run_in_threadpool(_revoke, accounts, "the user removed the app")
+        accounts = [a.conn_id for a in request.current()]
+        await run_in_threadpool(_revoke, writer, accounts, "the user removed the app", False)
         return JSONResponse({"success": True, "accounts": len(accounts)})
 
     @app.post(DELETION_PATH)
     async def data_deletion(signed_request: str = Form("")) -> Response:
-        if (request := await _verified(signed_request)) is None:
+        if (request := await _verified(signed_request, writer, app_secrets)) is None:
             return _bad_request()
+        if not await run_in_threadpool(airflow_side.dag_exists, meta.DELETION_DAG_ID):
+            log.error(
+                "Meta asked for a data deletion but DAG %s is not deployed: nothing was changed; deploy it "
+                "(dags/instagram_data_deletion.py) so that Meta's retry succeeds",
+                meta.DELETION_DAG_ID,
+            )
+            return Response(status_code=503)
         try:
-            code = await run_in_threadpool(_start_deletion, request)
-        except Exception:  # no deletion DAG deployed or parsed: Meta should call again, nothing was changed
+            code = await run_in_threadpool(_start_deletion, writer, request)
+        except Exception:  # the metadata DB failed: Meta calls again, and the revocation is idempotent
             log.exception("Could not start %s", meta.DELETION_DAG_ID)
             return Response(status_code=503)
         return JSONResponse({"url": url(f"/meta/deletion/{code}"), "confirmation_code": code})
@@ -167,46 +186,65 @@ def _meta_routes(app: FastAPI) -> None:
         return _html(pages.deletion_status(code, status))
 
 
-def _connect(conn_id: str, app_conn_id: str, redirect: Redirect) -> tuple[ConnectedAccount, bool]:
+def _connect(
+    writer: AccountWriter, conn_id: str, app_conn_id: str, redirect: Redirect
+) -> tuple[ConnectedAccount, bool]:
     account = connect_account(account_hook(conn_id, app_conn_id), conn_id, redirect.require_code())
-    created = airflow_side.save_connection(
-        conn_id, {"password": account.token}, lambda current: account.extra({**current, "app_conn_id": app_conn_id})
-    )
-    return account, created
+    settings = {keys.APP_CONN_ID: app_conn_id}
+    return account, writer.save_connected(conn_id, account.record, account.token, settings=settings)
 
 
-async def _verified(signed_request: str) -> meta.VerifiedRequest | None:
-    """The request, verified with the secret of the app that signed it; ``None`` when it cannot be trusted."""
+def _secret_reader() -> Any:
+    """The secret of an app connection, each read once per use of the reader (``None`` when it is missing)."""
+    read: dict[str, str | None] = {}
+
+    def secret_of(app_conn_id: str) -> str | None:
+        if app_conn_id not in read:
+            try:
+                read[app_conn_id] = keys.app_secret(read_app_connection(app_conn_id))
+            except Exception:  # a missing or unreadable app connection signs nothing
+                read[app_conn_id] = None
+        return read[app_conn_id]
+
+    return secret_of
+
+
+def _app_secrets(writer: AccountWriter) -> list[str]:
+    """Every app secret in use: the accounts' apps, and the default app (it may have no account yet)."""
+    secret_of = _secret_reader()
+    found = [a.secret for a in meta.accounts(writer.transport.instagram_rows(), secret_of) if a.secret]
+    return [*found, *filter(None, [secret_of(DEFAULT_APP_CONN_ID)])]
+
+
+async def _verified(
+    signed_request: str, writer: AccountWriter, app_secrets: meta.AppSecrets
+) -> meta.VerifiedRequest | None:
+    """The request, verified with the (cached) secret of the app that signed it, with that app's accounts; ``None``
+    when it cannot be trusted. No account is read before the signature holds."""
     try:
-        check_format(signed_request)  # garbage is refused before any connection is read
-        return await run_in_threadpool(_verify, signed_request)
+        check_format(signed_request)
+        payload, secret = await run_in_threadpool(app_secrets.verify, signed_request)
     except SignedRequestError:
         return None
+    every = await run_in_threadpool(lambda: meta.accounts(writer.transport.instagram_rows(), _secret_reader()))
+    return meta.VerifiedRequest.of(payload, secret, every)
 
 
-def _verify(signed_request: str) -> meta.VerifiedRequest:
-    apps = meta.secrets_by_app(airflow_side.instagram_connections(), read_app_connection, also=[DEFAULT_APP_CONN_ID])
-    return meta.verify(signed_request, apps)
-
-
-def _revoke(accounts: list[airflow_side.StoredConnection], why: str) -> None:
+def _revoke(writer: AccountWriter, conn_ids: list[str], why: str, deletion: bool) -> None:
     """Clear the accounts' tokens and mark them ``revoked``."""
-    for account in accounts:
-        airflow_side.save_connection(account.conn_id, {"password": None}, meta.revoked(why))
+    if conn_ids:
+        writer.revoke(conn_ids, why, datetime.now(UTC), deletion=deletion)
 
 
-def _start_deletion(request: meta.VerifiedRequest) -> str:
-    """Start the deletion DAG for every id the user's data is filed under, then revoke their accounts."""
-    named, current = request.named(), request.current()
-    if len(current) < len(named):  # the user came back since: this is a replay
-        current, user_ids = [], set()
-    else:  # files are filed under /me's id, rows under both ids: every id the user is known by
-        user_ids = {str(a.extra[k]) for a in current for k in ("user_id", APP_USER_ID) if a.extra.get(k)}
-        user_ids |= {request.user_id} if request.user_id else set()
+def _start_deletion(writer: AccountWriter, request: meta.VerifiedRequest) -> str:
+    """Revoke the user's accounts (so that no export or load in flight publishes their data again), then start
+    the deletion DAG for the user's id."""
+    user_ids = request.deletion_user_ids()
+    current = [a.conn_id for a in request.current()] if user_ids else []
+    _revoke(writer, current, "the user asked Meta to delete their data", True)
     code = secrets.token_hex(10)
-    conf: dict[str, Any] = {"user_ids": sorted(user_ids), "confirmation_code": code}
+    conf: dict[str, Any] = {"user_ids": user_ids, "confirmation_code": code}
     airflow_side.trigger_run(meta.DELETION_DAG_ID, _run_id(code), conf, "meta-data-deletion-callback")
-    _revoke(current, "the user asked Meta to delete their data")
     return code
 
 

@@ -1,107 +1,183 @@
-"""Meta's deauthorize and data-deletion callbacks: which app signed the request, and which accounts it names."""
+"""Meta's deauthorize and data-deletion callbacks: which app signed the request, and which accounts it names.
+
+Anyone can POST to these URLs. A request is verified against the app secrets, which are cached (never read per
+request), before any account is looked at; only then are the signing app's accounts read, and only those are
+acted on.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_instagram.exceptions import BadSignatureError, StaleSignedRequestError
-from airflow_provider_instagram.hooks.connection import app_secret
-from airflow_provider_instagram.onboarding.chain import APP_USER_ID, CONNECTED_AT
-from airflow_provider_instagram.plugin.airflow_side import StoredConnection
+from airflow_provider_instagram.account import extras as keys
+from airflow_provider_instagram.account.ids import is_plain_id
+from airflow_provider_instagram.account.record import AccountRecord
+from airflow_provider_instagram.account.writer import StoredRow
+from airflow_provider_instagram.exceptions import (
+    BadSignatureError,
+    InstagramConfigError,
+    MalformedSignedRequestError,
+    StaleSignedRequestError,
+)
 from airflow_provider_instagram.signed_request import parse_signed_request
-from airflow_provider_instagram.tokens.state import FINGERPRINT, STATUS, STATUS_REASON, USER_ID, format_time, parse_time
+
+log = logging.getLogger(__name__)
 
 DELETION_DAG_ID = "instagram_data_deletion"
 # Meta calls back at once; a request issued this long ago is a replay of a captured one.
 MAX_AGE_SECONDS = 86_400
+MAX_CLOCK_SKEW_SECONDS = 300
+# Secrets tried per request at most: the HMACs a stranger's request may cost.
+MAX_APPS = 64
+
+
+@dataclass(frozen=True)
+class Account:
+    """An ``instagram`` account connection as the callbacks see it (never its token).
+
+    :param conn_id: the connection.
+    :param record: its record (ids, ``connected_at``).
+    :param secret: the secret of the app it was connected through (never shown).
+    """
+
+    conn_id: str
+    record: AccountRecord
+    secret: str | None
+
+
+def accounts(rows: Iterable[StoredRow], secret_of_app: Callable[[str], str | None]) -> list[Account]:
+    """The account connections among ``rows``, each with its app's secret; unreadable ones are logged and left out.
+
+    :param secret_of_app: the secret of an app connection (``None`` when it is missing).
+    """
+    found = []
+    for row in rows:
+        try:
+            extras = row.extras()
+            record = AccountRecord.from_extras(row.conn_id, extras)
+            own = keys.text_field(extras, keys.CLIENT_SECRET, row.conn_id)
+            app_conn_id = keys.text_field(extras, keys.APP_CONN_ID, row.conn_id)
+        except InstagramConfigError as exc:
+            log.warning("Meta callbacks: connection %s left out: %s", row.conn_id, exc)
+            continue
+        secret = own or (secret_of_app(app_conn_id) if app_conn_id else None)
+        found.append(Account(row.conn_id, record, secret))
+    return found
+
+
+class AppSecrets:
+    """The distinct app secrets callbacks are verified against, cached: an unauthenticated request costs at most
+    ``MAX_APPS`` HMACs, and reloads the secrets at most once per ``retry_seconds`` (a new app is picked up then).
+
+    :param load: reads every secret in use (the accounts' apps, plus apps with no account yet).
+    :param ttl_seconds: how long a load is used without question.
+    :param retry_seconds: after a request no cached secret verifies, the least time between two reloads.
+    :param clock: monotonic seconds (injected by tests).
+    """
+
+    def __init__(
+        self, load: Callable[[], Sequence[str]], *, ttl_seconds: float = 300.0, retry_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self._load, self.ttl_seconds, self.retry_seconds, self._clock = load, ttl_seconds, retry_seconds, clock
+        self._secrets: list[str] = []
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    def verify(self, signed_request: str, now: float | None = None) -> tuple[dict[str, Any], str]:
+        """The payload and the secret that signed it; raises a ``SignedRequestError`` when none did, or when the
+        payload is not a fresh request about one user."""
+        for reload in (False, True):
+            secrets = self._current(reload)
+            if secrets is None:
+                break
+            for secret in secrets:
+                try:
+                    payload = parse_signed_request(signed_request, secret)
+                except BadSignatureError:
+                    continue
+                check_payload(payload, time.time() if now is None else now)
+                return payload, secret
+        raise BadSignatureError("signed_request is signed by none of the Instagram apps of this Airflow")
+
+    def _current(self, reload: bool) -> list[str] | None:
+        """The cached secrets, loaded when stale; ``None`` when a reload was asked for but is not due yet."""
+        with self._lock:
+            now = self._clock()
+            age = None if self._loaded_at is None else now - self._loaded_at
+            if reload and age is not None and age < self.retry_seconds:
+                return None
+            if reload or age is None or age >= self.ttl_seconds:
+                secrets = list(dict.fromkeys(s for s in self._load() if s))
+                if len(secrets) > MAX_APPS:
+                    log.warning("%d Instagram app secrets; callbacks are verified against the first %d only",
+                                len(secrets), MAX_APPS)  # fmt: skip
+                self._secrets, self._loaded_at = secrets[:MAX_APPS], now
+            return self._secrets
+
+
+def check_payload(payload: dict[str, Any], now: float) -> None:
+    """A callback must name one user and say when it was issued: within the last day, not in the future."""
+    issued = payload.get("issued_at")
+    if isinstance(issued, bool) or not isinstance(issued, int | float):
+        raise MalformedSignedRequestError("signed_request carries no numeric issued_at")
+    if issued < now - MAX_AGE_SECONDS:
+        raise StaleSignedRequestError("signed_request was issued more than a day ago")
+    if issued > now + MAX_CLOCK_SKEW_SECONDS:
+        raise StaleSignedRequestError("signed_request claims to be issued in the future")
+    if not is_plain_id(payload.get("user_id")):
+        raise MalformedSignedRequestError("signed_request names no Instagram user id")
 
 
 @dataclass(frozen=True)
 class VerifiedRequest:
     """A callback one of the apps signed.
 
-    :param payload: the decoded payload (``user_id``, ``issued_at``...).
-    :param accounts: the connections of the app whose secret verified it (only those may be acted on).
+    :param payload: the decoded, checked payload (``user_id``, ``issued_at``...).
+    :param accounts: the accounts of the app whose secret verified it (only those may be acted on).
+    :param others: every other app's accounts (whose data this request must not reach).
     """
 
     payload: dict[str, Any]
-    accounts: list[StoredConnection]
+    accounts: list[Account]
+    others: list[Account]
+
+    @classmethod
+    def of(cls, payload: dict[str, Any], secret: str, every: Iterable[Account]) -> VerifiedRequest:
+        mine: list[Account] = []
+        others: list[Account] = []
+        for account in every:
+            (mine if account.secret == secret else others).append(account)
+        return cls(payload, mine, others)
 
     @property
     def user_id(self) -> str:
-        return str(self.payload.get("user_id") or "")
+        return str(self.payload["user_id"])
 
-    def named(self) -> list[StoredConnection]:
-        """That app's connections of the user the request names, by Instagram user id or app-scoped id."""
-        if not self.user_id:
-            return []
-        keys = (USER_ID, APP_USER_ID)
-        return [c for c in self.accounts if self.user_id in (str(c.extra.get(k) or "") for k in keys)]
+    def named(self) -> list[Account]:
+        """That app's accounts of the user the request names (by ``user_id``, the app-scoped id Meta names)."""
+        return [a for a in self.accounts if a.record.user_id == self.user_id]
 
-    def current(self) -> list[StoredConnection]:
+    def current(self) -> list[Account]:
         """The accounts :meth:`named` that were not connected again since the request was issued."""
         return [a for a in self.named() if not self.reconnected_since(a)]
 
-    def reconnected_since(self, account: StoredConnection) -> bool:
+    def reconnected_since(self, account: Account) -> bool:
         """Whether the account was connected again after the request was issued: it is not the one removed."""
-        connected, issued = parse_time(account.extra.get(CONNECTED_AT)), self.payload.get("issued_at")
-        return bool(connected and isinstance(issued, int | float) and connected.timestamp() > issued)
+        connected = account.record.connected_at
+        return bool(connected and connected.timestamp() > float(self.payload["issued_at"]))
 
-
-def secrets_by_app(
-    connections: Iterable[StoredConnection], get_connection: Callable[[str], Any], also: Iterable[str] = ()
-) -> dict[str, list[StoredConnection]]:
-    """Each app secret the accounts use (their ``client_secret`` extra, or their app connection's), with the
-    accounts that use it; ``also`` adds app connections with no account (an app can call back for a user whose
-    connection is gone)."""
-    apps: dict[str, str | None] = {}
-
-    def secret_of(app_conn_id: str) -> str | None:
-        if app_conn_id not in apps:
-            try:
-                app = get_connection(app_conn_id)
-                apps[app_conn_id] = app_secret(app)
-            except Exception:  # a missing app connection signs nothing
-                apps[app_conn_id] = None
-        return apps[app_conn_id]
-
-    found: dict[str, list[StoredConnection]] = {}
-    for conn in connections:
-        own, app_conn_id = conn.extra.get("client_secret"), conn.extra.get("app_conn_id")
-        secret = str(own) if own else secret_of(str(app_conn_id)) if app_conn_id else None
-        if secret:
-            found.setdefault(secret, []).append(conn)
-    for app_conn_id in also:
-        if secret := secret_of(app_conn_id):
-            found.setdefault(secret, [])
-    return found
-
-
-def verify(
-    signed_request: str, apps: Mapping[str, list[StoredConnection]], now: float | None = None
-) -> VerifiedRequest:
-    """The request, if one app's secret signed it and it is fresh; raises a ``SignedRequestError`` otherwise."""
-    for secret, accounts in apps.items():
-        try:
-            payload = parse_signed_request(signed_request, secret)
-        except BadSignatureError:
-            continue
-        issued = payload.get("issued_at")
-        if isinstance(issued, int | float) and issued < (now if now is not None else time.time()) - MAX_AGE_SECONDS:
-            raise StaleSignedRequestError("signed_request was issued more than a day ago")
-        return VerifiedRequest(payload, accounts)
-    raise BadSignatureError("signed_request is signed by none of the Instagram apps of this Airflow")
-
-
-def revoked(why: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The extras of a connection whose user removed the app: status ``revoked``, with when and why."""
-
-    def apply(extra: dict[str, Any]) -> dict[str, Any]:
-        extra = {k: v for k, v in extra.items() if k != FINGERPRINT}
-        return {**extra, STATUS: "revoked", STATUS_REASON: f"{why} on {format_time(datetime.now(UTC))}"}
-
-    return apply
+    def deletion_user_ids(self) -> list[str]:
+        """The ids whose data a deletion request removes: the user's, unless it is a replay (the user connected
+        again since) or the id belongs only to another app's accounts."""
+        named, current = self.named(), self.current()
+        if len(current) < len(named):
+            return []
+        if not named and any(a.record.user_id == self.user_id for a in self.others):
+            return []
+        return [self.user_id]

@@ -1,5 +1,1 @@
-"""Token lifecycle: what an account's token state is, where it is stored, and how it is kept alive."""
-
-from airflow_provider_instagram.tokens.state import TokenState, TokenStatus, fingerprint
-
-__all__ = ["TokenState", "TokenStatus", "fingerprint"]
+"""Keeping accounts' tokens alive: when to refresh (policy), who (plan), the refresh itself, and its report."""

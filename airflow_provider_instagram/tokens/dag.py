@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from airflow_provider_instagram.tokens.airflow_api import DEFAULT_API_CONN_ID, AirflowApiTokenStore
+from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
 from airflow_provider_instagram.tokens.plan import plan_refresh, state_from_xcom, state_to_xcom
 from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome, TokenRefresher, utcnow
 from airflow_provider_instagram.tokens.report import DEFAULT_WARN_DAYS, HealthReport
+from airflow_provider_instagram.tokens.store import AirflowApiTokenStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

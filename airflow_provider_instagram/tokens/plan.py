@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
+from airflow_provider_instagram.account.record import AccountRecord
+from airflow_provider_instagram.exceptions import InstagramConfigError, TokenNotWritableError, TokenStoreError
 from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome
-from airflow_provider_instagram.tokens.state import TokenState
 from airflow_provider_instagram.tokens.store import TokenStore
 
 
@@ -20,7 +20,7 @@ class RefreshPlan:
     :param settled: results of the accounts that need no refresh call.
     """
 
-    batches: list[list[TokenState]] = field(default_factory=list)
+    batches: list[list[AccountRecord]] = field(default_factory=list)
     settled: list[AccountResult] = field(default_factory=list)
 
     @property
@@ -36,14 +36,17 @@ def plan_refresh(store: TokenStore, *, explicit: Iterable[str] = (), batch_size:
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    states = {s.conn_id: s for s in store.list_accounts()}
+    listing = store.list_accounts()
+    states = {s.conn_id: s for s in listing.records}
     plan = RefreshPlan()
+    for conn_id, why in sorted(listing.unreadable.items()):
+        plan.settled.append(AccountResult(conn_id=conn_id, outcome=Outcome.FAILED, detail=why, status="unknown"))
     for conn_id in dict.fromkeys(explicit):
-        if conn_id in states:
+        if conn_id in states or conn_id in listing.unreadable:
             continue
         try:
             states[conn_id] = store.describe(conn_id)
-        except TokenStoreError as exc:
+        except (TokenStoreError, InstagramConfigError) as exc:
             outcome = Outcome.NOT_WRITABLE if isinstance(exc, TokenNotWritableError) else Outcome.FAILED
             plan.settled.append(AccountResult(conn_id=conn_id, outcome=outcome, detail=str(exc), status="unknown"))
     todo = []
@@ -56,10 +59,10 @@ def plan_refresh(store: TokenStore, *, explicit: Iterable[str] = (), batch_size:
     return plan
 
 
-def state_to_xcom(state: TokenState) -> dict[str, Any]:
+def state_to_xcom(state: AccountRecord) -> dict[str, Any]:
     """What a batch task needs of a listed account: its id and lifecycle fields (no secret)."""
-    return {"conn_id": state.conn_id, "extra": state.to_extra()}
+    return {"conn_id": state.conn_id, "extra": state.to_extras()}
 
 
-def state_from_xcom(data: dict[str, Any]) -> TokenState:
-    return TokenState.from_extra(data["conn_id"], data.get("extra"))
+def state_from_xcom(data: dict[str, Any]) -> AccountRecord:
+    return AccountRecord.from_extras(data["conn_id"], data.get("extra"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from airflow_provider_instagram.tokens.state import TokenState
+from airflow_provider_instagram.account.record import AccountRecord
 
 # Instagram refuses to refresh a long-lived token younger than this.
 MIN_REFRESH_AGE = timedelta(hours=24)
@@ -24,11 +24,11 @@ class Action(StrEnum):
 @dataclass(frozen=True)
 class Decision:
     action: Action
-    state: TokenState  # the state the decision was taken on (reset when a human replaced the token)
+    state: AccountRecord  # the state the decision was taken on (reset when a human replaced the token)
     reason: str = ""
 
 
-def decide(state: TokenState, now: datetime, token: str | None = None) -> Decision:
+def decide(state: AccountRecord, now: datetime, token: str | None = None) -> Decision:
     """Decide for one account; ``token`` (when read) tells whether a human replaced the token since.
 
     Without the token only the cheap answer is possible: ``SKIP_FRESH`` for a recently refreshed ``ok`` token,

@@ -10,8 +10,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from airflow_provider_instagram.account.ids import is_plain_id
+from airflow_provider_instagram.account.record import AccountRecord, fingerprint, format_time
+from airflow_provider_instagram.account.writer import ChangedSinceRead, LifecycleWrite
 from airflow_provider_instagram.exceptions import (
     InstagramAuthError,
+    InstagramConfigError,
     InstagramError,
     InstagramRequestError,
     TokenNotWritableError,
@@ -19,8 +23,7 @@ from airflow_provider_instagram.exceptions import (
 )
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.tokens.policy import Action, decide
-from airflow_provider_instagram.tokens.state import TokenState, fingerprint, format_time
-from airflow_provider_instagram.tokens.store import StoredToken, TokenStore, TokenWrite
+from airflow_provider_instagram.tokens.store import StoredToken, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ class Outcome(StrEnum):
     REAUTH_REQUIRED = "reauth_required"  # Instagram rejects the token: a human must reconnect the account
     NOT_WRITABLE = "not_writable"  # the connection lives where the store cannot write
     WRITE_FAILED = "write_failed"  # a new token was issued but could not be saved; the old one still works
+    CHANGED = "changed"  # the connection changed during the run (reconnected, revoked, edited): left as it is now
     OPTED_OUT = "opted_out"  # extra auto_refresh is false
     LISTED = "listed"  # only read, not refreshed (the ``airflow-instagram tokens`` report)
 
@@ -65,7 +69,7 @@ class AccountResult:
     instagram_calls: int = 0
 
     @classmethod
-    def of(cls, state: TokenState, outcome: Outcome, detail: str = "", calls: int = 0) -> AccountResult:
+    def of(cls, state: AccountRecord, outcome: Outcome, detail: str = "", calls: int = 0) -> AccountResult:
         return cls(
             conn_id=state.conn_id, outcome=outcome, detail=detail, status=state.status, username=state.username,
             user_id=state.user_id, expires_at=format_time(state.expires_at),
@@ -115,7 +119,7 @@ class TokenRefresher:
         self.clock = clock
         self.max_workers = max_workers
 
-    def refresh_all(self, states: Sequence[TokenState]) -> list[AccountResult]:
+    def refresh_all(self, states: Sequence[AccountRecord]) -> list[AccountResult]:
         """Refresh every account, ``max_workers`` at a time, then save all writes in one go (the store may batch
         them); results in the order of ``states``."""
         if not states:
@@ -123,31 +127,24 @@ class TokenRefresher:
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(states))) as pool:
             steps = list(pool.map(self._step_isolated, states))
         writes = [step.write for step in steps if isinstance(step, PendingWrite)]
-        errors = iter(self.store.save_many(writes) if writes else [])
+        errors = iter(self.store.save_many(writes) if writes else [])  # re-read in bulk, written over the current rows
         results = [step.outcome(next(errors)) if isinstance(step, PendingWrite) else step for step in steps]
         for result in results:
             log.info("Account %s: %s %s", result.conn_id, result.outcome, result.detail)
         return results
 
-    def refresh(self, listed: TokenState) -> AccountResult:
+    def refresh(self, listed: AccountRecord) -> AccountResult:
         """Refresh one account and save at once; raises only on bugs."""
-        step = self._step(listed)
-        if not isinstance(step, PendingWrite):
-            return step
-        try:
-            self.store.save(step.write.state, token=step.write.token, extra=step.write.extra)
-        except TokenStoreError as exc:
-            return step.outcome(exc)
-        return step.outcome(None)
+        return self.refresh_all([listed])[0]
 
-    def _step_isolated(self, state: TokenState) -> AccountResult | PendingWrite:
+    def _step_isolated(self, state: AccountRecord) -> AccountResult | PendingWrite:
         try:
             return self._step(state)
         except Exception as exc:  # isolation: report it for this account, let the others go on
             log.error("Account %s: unexpected %s: %s", state.conn_id, type(exc).__name__, exc)
             return AccountResult.of(state, Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
 
-    def _step(self, listed: TokenState) -> AccountResult | PendingWrite:
+    def _step(self, listed: AccountRecord) -> AccountResult | PendingWrite:
         """Everything for one account but the write: a final result, or the write still to make."""
         now = self.clock()
         cheap = decide(listed, now)
@@ -155,31 +152,33 @@ class TokenRefresher:
             return AccountResult.of(listed, Outcome.FRESH, cheap.reason)
         try:
             stored = self.store.read(listed.conn_id)
-        except TokenStoreError as exc:
+            seen = AccountRecord.from_extras(listed.conn_id, stored.extra)
+        except (TokenStoreError, InstagramConfigError) as exc:
             return AccountResult.of(listed, Outcome.FAILED, str(exc))
-        state = TokenState.from_extra(listed.conn_id, stored.extra)
         if not stored.token:
-            if state.status != "ok":  # e.g. revoked by Meta's deauthorize callback, which cleared the token
-                detail = f"{state.status_reason or 'token status is ' + state.status}; {REAUTH_FIX}"
-                return AccountResult.of(state, Outcome.REAUTH_REQUIRED, detail)
-            return self._mark(state, stored, "the connection has no token in its password field", 0)
-        decision = decide(state, now, stored.token)
+            if seen.status != "ok":  # e.g. revoked by Meta's deauthorize callback, which cleared the token
+                detail = f"{seen.status_reason or 'token status is ' + seen.status}; {REAUTH_FIX}"
+                return AccountResult.of(seen, Outcome.REAUTH_REQUIRED, detail)
+            return self._mark(seen, seen, stored, "the connection has no token in its password field", 0)
+        decision = decide(seen, now, stored.token)
         state = decision.state
         if decision.action is Action.SKIP_FRESH:
             return AccountResult.of(state, Outcome.FRESH, decision.reason)
         if decision.action is Action.NEEDS_HUMAN:
             return AccountResult.of(state, Outcome.REAUTH_REQUIRED, f"{decision.reason}; {REAUTH_FIX}")
         if decision.action is Action.MARK_EXPIRED:
-            return self._mark(state, stored, decision.reason, 0)
-        return self._refresh(state, stored, now)
+            return self._mark(state, seen, stored, decision.reason, 0)
+        return self._refresh(state, seen, stored, now)
 
-    def _refresh(self, state: TokenState, stored: StoredToken, now: datetime) -> AccountResult | PendingWrite:
+    def _refresh(
+        self, state: AccountRecord, seen: AccountRecord, stored: StoredToken, now: datetime
+    ) -> AccountResult | PendingWrite:
         token = str(stored.token)
         hook = self.hook_factory(state.conn_id, stored)
         try:
             issued = hook.refresh_long_lived_token(token)
         except InstagramAuthError as exc:
-            return self._after_auth_error(state, stored, hook, exc)
+            return self._after_auth_error(state, seen, stored, hook, exc)
         except InstagramRequestError as exc:
             detail = f"Instagram declined the refresh ({exc}); the token is unchanged and the next run tries again"
             return AccountResult.of(state, Outcome.REFUSED, detail, hook.api_calls)
@@ -195,6 +194,8 @@ class TokenRefresher:
         def outcome(error: TokenStoreError | None) -> AccountResult:
             if error is None:
                 return AccountResult.of(fresh, Outcome.REFRESHED, "", calls)
+            if isinstance(error, ChangedSinceRead):
+                return AccountResult.of(state, Outcome.CHANGED, str(error), calls)
             kind = Outcome.NOT_WRITABLE if isinstance(error, TokenNotWritableError) else Outcome.WRITE_FAILED
             detail = (
                 f"Instagram refreshed the token (new expiry {format_time(expires_at)}) but saving it failed: "
@@ -203,61 +204,68 @@ class TokenRefresher:
             )
             return AccountResult.of(state, kind, detail, calls)
 
-        return PendingWrite(TokenWrite(fresh, issued.access_token, stored.extra), outcome)
+        return PendingWrite(LifecycleWrite(fresh, issued.access_token, seen), outcome)
 
-    def _profile(self, state: TokenState, hook: InstagramHook) -> dict[str, Any]:
-        """Fill in a missing user id or username (one extra call, only the first time)."""
-        if state.user_id and state.username:
+    def _profile(self, state: AccountRecord, hook: InstagramHook) -> dict[str, Any]:
+        """Fill in the ids and username where they are missing or not yet confirmed (one ``/me`` call, only the
+        first time): ``user_id`` is ``/me``'s ``id``, and the Instagram Login API's ``user_id`` is the professional
+        account's id (a refresh before the ids were unified recorded that one as ``user_id``)."""
+        api = hook.params.api
+        if state.ids_confirmed(api) and state.username:
             return {}
-        fields = ["user_id", "username"] if hook.params.api == "instagram_login" else ["id", "username"]
+        fields = ["id", "user_id", "username"] if api == "instagram_login" else ["id", "username"]
         try:
             profile = hook.get_profile(fields)
         except InstagramError as exc:
             log.warning("Account %s: the profile could not be read (%s)", state.conn_id, exc)
             return {}
-        user_id = profile.get("user_id") or profile.get("id")
-        return {
-            "user_id": state.user_id or (str(user_id) if user_id else None),
-            "username": state.username or profile.get("username"),
-        }
+        found = {"user_id": profile.get("id"), "professional_account_id": profile.get("user_id")}
+        ids = {key: str(value) for key, value in found.items() if is_plain_id(value)}
+        return {**ids, "username": profile.get("username") or state.username}
 
     def _after_auth_error(
-        self, state: TokenState, stored: StoredToken, hook: InstagramHook, exc: InstagramAuthError
-    ) -> AccountResult | PendingWrite:
+        self, state: AccountRecord, seen: AccountRecord, stored: StoredToken, hook: InstagramHook,
+        exc: InstagramAuthError,
+    ) -> AccountResult | PendingWrite:  # fmt: skip
         # Instagram's answer to a refresh under 24 h is unconfirmed and may be a 190. Ask /me before judging.
         try:
             hook.get_profile(["id"])
         except InstagramAuthError as probe:
-            return self._mark(state, stored, probe.reason, hook.api_calls)
+            return self._mark(state, seen, stored, probe.reason, hook.api_calls)
         except InstagramError as probe:
             detail = f"Instagram refused the refresh ({exc}) and the check of the token failed too ({probe})"
             return AccountResult.of(state, Outcome.FAILED, f"{detail}; the next run tries again", hook.api_calls)
         detail = f"Instagram refused the refresh ({exc}) but the token still works; the next run tries again"
         return AccountResult.of(state, Outcome.REFUSED, detail, hook.api_calls)
 
-    def _mark(self, state: TokenState, stored: StoredToken, reason: str, calls: int) -> PendingWrite:
-        """Record ``reauth_required`` with the reason; the token itself is kept as it is."""
+    def _mark(
+        self, state: AccountRecord, seen: AccountRecord, stored: StoredToken, reason: str, calls: int
+    ) -> PendingWrite:
+        """Record ``reauth_required`` with the reason; the token itself is kept as it is. The fingerprint says
+        which token was refused (none when the password was empty), so that a new one is noticed."""
         token = stored.token
         marked = replace(
             state, status="reauth_required", status_reason=reason, fingerprint=fingerprint(token) if token else None
         )
 
         def outcome(error: TokenStoreError | None) -> AccountResult:
+            if isinstance(error, ChangedSinceRead):
+                return AccountResult.of(state, Outcome.CHANGED, str(error), calls)
             unrecorded = f" (the status could not be recorded: {error})" if error else ""
             return AccountResult.of(marked, Outcome.REAUTH_REQUIRED, f"{reason}; {REAUTH_FIX}{unrecorded}", calls)
 
-        return PendingWrite(TokenWrite(marked, None, stored.extra), outcome)
+        return PendingWrite(LifecycleWrite(marked, None, seen, had_token=bool(token)), outcome)
 
 
 @dataclass(frozen=True)
 class PendingWrite:
     """A write one account still needs, and how its success or failure reads as that account's result."""
 
-    write: TokenWrite
+    write: LifecycleWrite
     outcome: Callable[[TokenStoreError | None], AccountResult]
 
 
 REAUTH_FIX = (
-    "reconnect the account: put a new long-lived token into the connection's password field "
-    "(InstagramHook.get_long_lived_token(code) runs the authorization chain)"
+    "reconnect the account (`airflow-instagram connect --conn-id <connection>`, or Connect on the /instagram page "
+    "of Airflow), or put a new long-lived token into the connection's password field"
 )

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_instagram.account.record import format_time, parse_time
 from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome
-from airflow_provider_instagram.tokens.state import TokenState, format_time, parse_time
+from airflow_provider_instagram.tokens.store import AccountListing
 
 DEFAULT_WARN_DAYS = 7.0
 # Outcomes that need a human whatever the expiry; a failed call only when the token is close to dying.
@@ -31,11 +32,10 @@ class HealthReport:
     warn_days: float = DEFAULT_WARN_DAYS
 
     @classmethod
-    def of_states(
-        cls, states: Sequence[TokenState], now: datetime, warn_days: float = DEFAULT_WARN_DAYS
-    ) -> HealthReport:
-        """The report of stored lifecycle fields alone, without a refresh."""
-        results = [AccountResult.of(s, Outcome.LISTED, s.status_reason or "") for s in states]
+    def of_listing(cls, listing: AccountListing, now: datetime, warn_days: float = DEFAULT_WARN_DAYS) -> HealthReport:
+        """The report of the stored records alone, without a refresh (unreadable connections count as failed)."""
+        results = [AccountResult.of(s, Outcome.LISTED, s.status_reason or "") for s in listing.records]
+        results += [AccountResult(c, Outcome.FAILED, why, "unknown") for c, why in listing.unreadable.items()]
         return cls(results, now, warn_days)
 
     def days_left(self, result: AccountResult) -> float | None:

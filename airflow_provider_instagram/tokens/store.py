@@ -1,18 +1,19 @@
-"""Where accounts' tokens live: one small interface, so that other stores can follow the REST default."""
+"""The token refresh's view of the accounts: listed through a transport, tokens read through the task SDK,
+written back through the account writer."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_instagram.exceptions import TokenStoreError
-from airflow_provider_instagram.hooks.connection import parse_extra
+from airflow_provider_instagram.account.extras import parse_extras
+from airflow_provider_instagram.account.record import AccountRecord
+from airflow_provider_instagram.account.rest import RestTransport
+from airflow_provider_instagram.account.writer import AccountWriter, ConnectionTransport, LifecycleWrite
+from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID, AirflowApiClient
+from airflow_provider_instagram.exceptions import InstagramConfigError, TokenNotWritableError, TokenStoreError
 from airflow_provider_instagram.masking import mark_masked
-from airflow_provider_instagram.tokens.state import TokenState
-
-INSTAGRAM_CONN_TYPE = "instagram"
 
 
 @dataclass(frozen=True)
@@ -30,49 +31,48 @@ class StoredToken:
 
 
 @dataclass(frozen=True)
-class TokenWrite:
-    """One account's write: its new lifecycle fields, its new token (``None`` keeps the stored one), and the
-    connection's current extras to merge them over.
+class AccountListing:
+    """Every account a store lists.
+
+    :param records: the accounts whose extras read.
+    :param unreadable: per connection whose extras do not read, why (with the fix).
     """
 
-    state: TokenState
-    token: str | None = field(repr=False)
-    extra: Mapping[str, Any] = field(repr=False)
+    records: list[AccountRecord]
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
-class TokenStore(ABC):
-    """Reads and writes one account's token and its lifecycle fields (:class:`TokenState`).
+class TokenStore:
+    """Lists accounts and writes their refreshed tokens over a transport; reads tokens through the task SDK.
 
-    Implementations must never put a token into an exception message or a log line.
+    :param transport: where the connections are listed and written.
     """
 
-    @abstractmethod
-    def list_accounts(self) -> list[TokenState]:
-        """Every ``instagram`` connection this store can write, with its lifecycle fields (no secrets)."""
+    def __init__(self, transport: ConnectionTransport) -> None:
+        self.transport = transport
+        self.writer = AccountWriter(transport)
 
-    @abstractmethod
-    def describe(self, conn_id: str) -> TokenState:
-        """One connection's lifecycle fields; raises ``TokenNotWritableError`` when the store cannot write it."""
-
-    @abstractmethod
-    def save(self, state: TokenState, *, token: str | None, extra: Mapping[str, Any]) -> None:
-        """Write ``state`` (merged over ``extra``, the connection's current extras) and, unless ``None``, the token.
-
-        Raises ``TokenStoreError`` unless the write is known to have landed.
-        """
-
-    def save_many(self, writes: Sequence[TokenWrite]) -> list[TokenStoreError | None]:
-        """Make every write; per write, ``None`` when it landed or the error when not. One failing write never
-        stops the others. Stores that can batch override this; the default saves one by one."""
-        errors: list[TokenStoreError | None] = []
-        for write in writes:
+    def list_accounts(self) -> AccountListing:
+        """Every ``instagram`` connection the transport can write, with its record (no secret)."""
+        listing = AccountListing([])
+        for row in self.transport.instagram_rows():
             try:
-                self.save(write.state, token=write.token, extra=write.extra)
-            except TokenStoreError as exc:
-                errors.append(exc)
-            else:
-                errors.append(None)
-        return errors
+                listing.records.append(row.record())
+            except InstagramConfigError as exc:
+                listing.unreadable[row.conn_id] = str(exc)
+        return listing
+
+    def describe(self, conn_id: str) -> AccountRecord:
+        """One connection's record; ``TokenNotWritableError`` when the transport cannot write it."""
+        row = self.transport.rows([conn_id]).get(conn_id)
+        if row is None:
+            raise TokenNotWritableError(
+                f"Connection {conn_id!r} is not in Airflow's metadata database (it comes from an environment "
+                "variable or a secrets backend), so its token cannot be written back. Fix: create it in the "
+                "metadata database (UI Admin > Connections, or `airflow connections add`), or set its extra "
+                "auto_refresh to false and refresh the token where it is stored"
+            )
+        return row.record()
 
     def read(self, conn_id: str) -> StoredToken:
         """The account's token and extras, read through the task SDK (the secret values, unmasked)."""
@@ -82,5 +82,23 @@ class TokenStore(ABC):
             conn = BaseHook.get_connection(conn_id)
         except Exception as exc:  # the SDK raises AirflowNotFoundException and friends, with no token in them
             raise TokenStoreError(f"Cannot read connection {conn_id!r}: {exc}") from exc
-        mark_masked(conn.password)  # the SDK masked it while reading; parse_extra does not mask again
-        return StoredToken(token=conn.password or None, extra=parse_extra(conn.extra), connection=conn)
+        mark_masked(conn.password)  # the SDK masked it while reading; parse_extras does not mask again
+        return StoredToken(token=conn.password or None, extra=parse_extras(conn.extra, conn_id), connection=conn)
+
+    def save_many(self, writes: Sequence[LifecycleWrite]) -> list[TokenStoreError | None]:
+        """Make every write over the row as it is now; per write ``None`` when it landed, else why not."""
+        return self.writer.save_refreshes(writes)
+
+
+class AirflowApiTokenStore(TokenStore):
+    """The default token store: Airflow's REST API, the one write path tasks have.
+
+    :param api_conn_id: connection with the API server URL (host), and the login and password of a user
+        allowed to read and edit connections.
+    :param client: a ready client (tests, benchmarks); built from ``api_conn_id`` on first use otherwise.
+    """
+
+    def __init__(self, api_conn_id: str = DEFAULT_API_CONN_ID, *, client: AirflowApiClient | None = None) -> None:
+        self.api_conn_id = api_conn_id
+        factory = None if client is not None else (lambda: AirflowApiClient.from_connection(api_conn_id))
+        super().__init__(RestTransport(client, client_factory=factory))

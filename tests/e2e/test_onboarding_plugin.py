@@ -14,9 +14,9 @@ import psycopg2
 import pytest
 import requests
 
+from airflow_provider_instagram.account.record import fingerprint
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.tokens.state import fingerprint
 from airflow_provider_instagram.warehouse.dialects import POSTGRESQL
 from airflow_provider_instagram.warehouse.tables import media_table, profile_table
 from tests.airflow_server import AirflowServer

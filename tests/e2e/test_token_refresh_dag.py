@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
+from airflow_provider_instagram.account.record import format_time, parse_time
 from airflow_provider_instagram.emulator import EmulatorClient
-from airflow_provider_instagram.tokens.state import format_time, parse_time
 from tests.airflow_server import AirflowServer
 from tests.conftest import TOKEN_REFRESH_DAG
 from tests.connections import delete_connections, put_connection, stored_connections

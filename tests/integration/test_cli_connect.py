@@ -16,12 +16,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
+from airflow_provider_instagram.account.record import fingerprint
+from airflow_provider_instagram.airflow_api import AirflowApiClient
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import AuthorizationDeniedError, InstagramError, OnboardingStateError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.onboarding.terminal import ConnectRequest, connect
-from airflow_provider_instagram.tokens.airflow_api import AirflowApiClient
-from airflow_provider_instagram.tokens.state import fingerprint
 from tests.airflow_server import AirflowServer
 from tests.conftest import API_PASSWORD, API_USER, REPO
 from tests.connections import put_connection, stored_connections
@@ -222,3 +222,47 @@ def test_a_connection_of_another_type_is_never_overwritten(app: dict[str, Any], 
     finally:
         kept = _saved(airflow_server)
     assert kept["password"] == "the database password" and kept["conn_type"] == "postgres"
+
+
+def test_the_listener_ignores_redirects_that_are_not_this_commands(
+    app: dict[str, Any], airflow_server: AirflowServer
+) -> None:
+    """Any page on this machine can send the browser to the loopback redirect URI: a redirect with another state,
+    or an error with none, must not end (or answer) the authorization."""
+    lines: list[str] = []
+    thread, outcome = _in_thread(ConnectRequest(CONN, APP_CONN, open_browser=False, timeout=60), lines)
+    url = _url_when_printed(lines, thread)
+    forged = requests.get(app["redirect_uri"], params={"code": "AQB-evil", "state": "not-ours"}, timeout=10)
+    aborted = requests.get(app["redirect_uri"], params={"error": "access_denied", "error_reason": "user_denied"},
+                           timeout=10)  # fmt: skip
+    assert forged.status_code == 400 and aborted.status_code == 200
+    assert thread.is_alive() and any("without the state this command sent" in line for line in lines)
+    _browser(url, app["accounts"][0]["user_id"])
+    thread.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert _saved(airflow_server)["extra"]["user_id"] == app["accounts"][0]["user_id"]
+
+
+def test_the_app_connection_is_never_overwritten_by_an_account(
+    app: dict[str, Any], airflow_server: AirflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """connect --conn-id <the app connection> would put the user's token over the app secret."""
+    from airflow_provider_instagram.cli import main
+
+    put_connection(airflow_server, "cli_db_app", host=app["graph_url"], login=app["client_id"],
+                   password=app["client_secret"], extra={"redirect_uri": app["redirect_uri"]})  # fmt: skip
+    put_connection(airflow_server, "cli_other_account", password="t", extra={"app_conn_id": "cli_db_app"})
+    try:
+        same = ["connect", "--conn-id", APP_CONN, "--app-conn-id", APP_CONN, "--api-conn-id", "cli_api",
+                "--no-browser"]  # fmt: skip
+        assert main(same) == 1
+        assert "is the app connection" in capsys.readouterr().err
+        named = ["connect", "--conn-id", "cli_db_app", "--app-conn-id", APP_CONN, "--api-conn-id", "cli_api",
+                 "--no-browser"]  # fmt: skip
+        assert main(named) == 1
+        assert "is the app connection of cli_other_account" in capsys.readouterr().err
+        kept = stored_connections(airflow_server)["cli_db_app"]
+    finally:
+        for conn_id in ("cli_db_app", "cli_other_account"):
+            airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")
+    assert kept["password"] == app["client_secret"] and kept["extra"] == {"redirect_uri": app["redirect_uri"]}

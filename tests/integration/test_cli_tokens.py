@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from airflow_provider_instagram.account.record import format_time
 from airflow_provider_instagram.cli import main
-from airflow_provider_instagram.tokens.state import format_time
 from tests.airflow_server import AirflowServer
 from tests.conftest import API_PASSWORD, API_USER
 from tests.connections import put_connection

@@ -5,7 +5,6 @@ The whole command runs end to end in ``tests/e2e/test_demo.py``.
 
 from __future__ import annotations
 
-import json
 import re
 import runpy
 import sqlite3
@@ -15,12 +14,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from airflow_provider_instagram.account.record import fingerprint
 from airflow_provider_instagram.demo.deployment import DAG_FILES, DemoPaths
-from airflow_provider_instagram.demo.onboarding import connection_body, run_token_chain
+from airflow_provider_instagram.demo.onboarding import app_settings, authorization_code
 from airflow_provider_instagram.demo.report import files_written, query, table
 from airflow_provider_instagram.demo.runner import Demo, StepFailed
 from airflow_provider_instagram.emulator import InstagramEmulator
-from airflow_provider_instagram.tokens.state import TokenState, fingerprint
+from airflow_provider_instagram.onboarding.chain import connect_account
+from airflow_provider_instagram.onboarding.terminal import ConnectRequest
 
 
 def test_reset_replaces_only_the_demos_own_outputs(tmp_path: Path) -> None:
@@ -47,25 +48,22 @@ def test_dag_files_build_unscheduled_dags(tmp_path: Path, name: str) -> None:
     assert dag.schedule is None  # the demo triggers its runs; a schedule would start one on its own
 
 
-def test_onboarding_runs_the_chain_and_builds_the_connection() -> None:
+def test_onboarding_consents_and_runs_the_one_token_chain() -> None:
+    """The demo's consent step, then the chain every onboarding path runs (the save is the shared writer's)."""
     with InstagramEmulator(accounts=1, media=1, auto_consent=True) as emulator:
         seed = emulator.seed
         username = seed["accounts"][0]["username"]
-        issued = datetime.now(UTC)
-        token, account, lines = run_token_chain("ig_demo", username, seed, issued, requests.Session())
-        # the token works: it reads the profile
-        me = requests.get(f"{seed['graph_url']}/me", params={"access_token": token, "fields": "id"}, timeout=30)
-    assert me.json()["id"] == account.user_id
-    assert account.username == username and account.fingerprint == fingerprint(token)
-    assert (account.expires_at - issued).days == 60
-    assert token not in " ".join(lines) and account.fingerprint in lines[0]
-    body = connection_body(account, token, seed)
-    assert body["password"] == token and body["conn_type"] == "instagram" and body["host"] == seed["graph_url"]
-    state = TokenState.from_extra("ig_demo", json.loads(body["extra"]))
-    assert (state.status, state.user_id, state.username, state.fingerprint) == (
-        "ok", account.user_id, username, account.fingerprint,
-    )  # fmt: skip
-    assert token not in body["extra"]
+        request = ConnectRequest(conn_id="ig_demo", app_conn_id=None, app=app_settings(seed), open_browser=False)
+        issued = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
+        code = authorization_code(request.hook(), username, requests.Session())
+        account = connect_account(request.hook(), "ig_demo", code, clock=lambda: issued)
+        me = requests.get(f"{seed['graph_url']}/me", params={"access_token": account.token, "fields": "id"},
+                          timeout=30)  # fmt: skip
+    assert me.json()["id"] == account.user_id == seed["accounts"][0]["user_id"]
+    assert account.username == username and account.connected_at == issued
+    assert account.expires_at is not None and (account.expires_at - issued).days == 60
+    assert account.record.fingerprint == fingerprint(account.token) != account.short_lived_fingerprint
+    assert account.token not in repr(account)
 
 
 def test_report_reads_the_file_itself(tmp_path: Path) -> None:

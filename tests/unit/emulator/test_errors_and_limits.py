@@ -60,7 +60,7 @@ def _usage(header: str) -> dict:
 def test_business_use_case_usage_header_and_80002_at_the_budget(api: Api) -> None:
     api.reset(rate_limit_budget=4)
     seen = [_usage(api.me().headers["x-business-use-case-usage"]) for _ in range(4)]
-    account_key = api.seed["accounts"][0]["user_id"]
+    account_key = api.seed["accounts"][0]["professional_account_id"]
     counts = [usage[account_key][0]["call_count"] for usage in seen]
     assert counts == [25, 50, 75, 100]
     assert seen[0][account_key][0]["type"] == "instagram"

@@ -58,7 +58,7 @@ def test_no_extra_is_parsed_through_the_sdk_and_each_secret_is_masked_once(
     old = {c: store.conn(c)["password"] for c in conn_ids}
     emulator_client.advance_clock(2 * DAY)
 
-    results = TokenRefresher(store, clock=clock).refresh_all(store.list_accounts())  # the default hook factory
+    results = TokenRefresher(store, clock=clock).refresh_all(store.records())  # the default hook factory
 
     assert [r.outcome for r in results] == [Outcome.REFRESHED] * len(conn_ids)
     assert not parses  # every extra_dejson is one more masking round trip to the supervisor

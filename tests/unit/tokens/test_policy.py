@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from airflow_provider_instagram.account.record import AccountRecord, fingerprint
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.tokens.policy import Action, decide
-from airflow_provider_instagram.tokens.state import TokenState, fingerprint
 
 TOKEN = "IGAA" + "t" * 150
 HOUR = 3_600
@@ -21,8 +21,8 @@ def now(clock: Callable[[], datetime], emulator_client: EmulatorClient) -> datet
     return clock()
 
 
-def ok(now: datetime, refreshed_hours_ago: float | None, expires_in_days: float | None = 50) -> TokenState:
-    return TokenState(
+def ok(now: datetime, refreshed_hours_ago: float | None, expires_in_days: float | None = 50) -> AccountRecord:
+    return AccountRecord(
         "ig", refreshed_at=None if refreshed_hours_ago is None else now - timedelta(hours=refreshed_hours_ago),
         expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
         fingerprint=fingerprint(TOKEN),
@@ -63,7 +63,7 @@ def test_a_token_just_before_expiry_is_refreshed(now: datetime) -> None:
 
 @pytest.mark.parametrize("status", ["reauth_required", "revoked"])
 def test_marked_accounts_wait_for_a_human(now: datetime, status: str) -> None:
-    marked = TokenState("ig", status=status, status_reason="the token expired", fingerprint=fingerprint(TOKEN))  # type: ignore[arg-type]
+    marked = AccountRecord("ig", status=status, status_reason="the token expired", fingerprint=fingerprint(TOKEN))  # type: ignore[arg-type]
     decision = decide(marked, now, TOKEN)
     assert (decision.action, decision.reason) == (Action.NEEDS_HUMAN, "the token expired")
     assert decide(marked, now).action is Action.REFRESH  # without the token: read it first
@@ -71,7 +71,7 @@ def test_marked_accounts_wait_for_a_human(now: datetime, status: str) -> None:
 
 def test_a_replaced_token_starts_over(now: datetime) -> None:
     """A human pasted a new token into a marked connection: its age and expiry are unknown, so refresh it."""
-    marked = TokenState(
+    marked = AccountRecord(
         "ig", status="reauth_required", status_reason="revoked", fingerprint=fingerprint("the old token"),
         expires_at=now - timedelta(days=3), refreshed_at=now - timedelta(hours=1),
     )  # fmt: skip
@@ -81,4 +81,4 @@ def test_a_replaced_token_starts_over(now: datetime) -> None:
 
 
 def test_hand_made_connection_without_fingerprint_is_trusted(now: datetime) -> None:
-    assert decide(TokenState("ig"), now, TOKEN).action is Action.REFRESH
+    assert decide(AccountRecord("ig"), now, TOKEN).action is Action.REFRESH

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from airflow_provider_instagram.account.record import fingerprint, format_time, parse_time
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.tokens.refresh import Outcome, TokenRefresher
-from airflow_provider_instagram.tokens.state import fingerprint, format_time, parse_time
 from tests.unit.tokens.conftest import EnvTokenStore
 
 DAY = 86_400
@@ -30,7 +30,7 @@ def test_old_enough_tokens_are_refreshed_and_written_back(
     emulator_client.advance_clock(2 * DAY)
     emulator_client.reset_calls()
 
-    results = refresher.refresh_all(store.list_accounts())
+    results = refresher.refresh_all(store.records())
 
     assert [r.outcome for r in results] == [Outcome.REFRESHED] * len(conn_ids)
     assert [r.instagram_calls for r in results] == [1] * len(conn_ids)
@@ -51,12 +51,12 @@ def test_a_second_run_the_same_day_changes_nothing(
 ) -> None:  # fmt: skip
     seed_accounts()
     emulator_client.advance_clock(2 * DAY)
-    refresher.refresh_all(store.list_accounts())
-    before = {c.conn_id: store.conn(c.conn_id) for c in store.list_accounts()}
+    refresher.refresh_all(store.records())
+    before = {c.conn_id: store.conn(c.conn_id) for c in store.records()}
     emulator_client.reset_calls()
     emulator_client.advance_clock(6 * 3_600)
 
-    results = refresher.refresh_all(store.list_accounts())
+    results = refresher.refresh_all(store.records())
 
     assert {r.outcome for r in results} == {Outcome.FRESH}
     assert emulator_client.calls() == {}
@@ -69,7 +69,7 @@ def test_younger_tokens_of_unknown_age_are_refused_harmlessly(
 ) -> None:  # fmt: skip
     """Tokens pasted by hand (no refreshed_at) and younger than 24 h: Instagram refuses, nothing is marked."""
     seed_accounts()
-    results = refresher.refresh_all(store.list_accounts())
+    results = refresher.refresh_all(store.records())
     assert {r.outcome for r in results} == {Outcome.REFUSED}
     assert all("24 hours" in r.detail for r in results)
     assert store.writes == []
@@ -82,7 +82,7 @@ def test_refusal_as_190_is_told_apart_from_a_dead_token(
     """UNCONFIRMED: Instagram may refuse a young token with a 190; one /me call shows the token still works."""
     emulator_client.configure(young_refresh_error_code=190)
     seed_accounts()
-    results = refresher.refresh_all(store.list_accounts())
+    results = refresher.refresh_all(store.records())
     assert {r.outcome for r in results} == {Outcome.REFUSED}
     assert [r.instagram_calls for r in results] == [2, 2]
     assert store.writes == []
@@ -102,7 +102,7 @@ def test_rejected_tokens_are_marked_with_the_human_reason(
     emulator_client.invalidate(seed["accounts"][1]["id"], reason)
     token_before = store.conn("ig_1")["password"]
 
-    results = {r.conn_id: r for r in refresher.refresh_all(store.list_accounts())}
+    results = {r.conn_id: r for r in refresher.refresh_all(store.records())}
 
     assert results["ig_0"].outcome is Outcome.REFRESHED  # isolation: the other account is unaffected
     bad = results["ig_1"]
@@ -122,7 +122,7 @@ def test_marked_account_is_not_called_again_until_a_human_replaces_the_token(
     seed = emulator_client.seed()
     emulator_client.advance_clock(2 * DAY)
     emulator_client.invalidate(seed["accounts"][1]["id"], "revoked")
-    refresher.refresh_all(store.list_accounts())
+    refresher.refresh_all(store.records())
     emulator_client.reset_calls()
 
     again = refresher.refresh(store.describe("ig_1"))
@@ -179,7 +179,7 @@ def test_transient_errors_leave_the_account_untouched(
     emulator_client.advance_clock(2 * DAY)
     failure = {"kind": "http_error", "status": 503}
     emulator_client.add_faults({"endpoint": "refresh_access_token", "probability": 1.0, "fault": failure})
-    results = refresher.refresh_all(store.list_accounts())
+    results = refresher.refresh_all(store.records())
     assert {r.outcome for r in results} == {Outcome.FAILED}
     assert all("next run tries again" in r.detail for r in results)
     assert store.writes == []
@@ -227,7 +227,7 @@ def test_no_token_in_results(
     seed_accounts()
     emulator_client.advance_clock(2 * DAY)
     emulator_client.invalidate(emulator_client.seed()["accounts"][1]["id"], "revoked")
-    results = refresher.refresh_all(store.list_accounts())
+    results = refresher.refresh_all(store.records())
     text = repr([r.to_dict() for r in results])
     for conn_id in ("ig_0", "ig_1"):
         assert store.conn(conn_id)["password"] not in text

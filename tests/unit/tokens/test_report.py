@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from airflow_provider_instagram.account.record import format_time
 from airflow_provider_instagram.tokens.dag import collect
 from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome
 from airflow_provider_instagram.tokens.report import HealthReport
-from airflow_provider_instagram.tokens.state import format_time
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""The default token store: Airflow's public REST API, the one write path tasks have in Airflow 3.
+"""A small client of Airflow's public REST API: the one write path tasks (and commands off the Airflow host) have.
 
 Tasks cannot write Connections to the metadata database in Airflow 3; the API server can. Secrets are read
 through the task SDK (the REST API masks them) and written with ``PATCH /api/v2/connections/{id}``.
@@ -6,7 +6,6 @@ through the task SDK (the REST API masks them) and written with ``PATCH /api/v2/
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -19,14 +18,12 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
-from airflow_provider_instagram.hooks.connection import parse_extra
-from airflow_provider_instagram.tokens.state import LIFECYCLE_KEYS, TokenState, merge_extra
-from airflow_provider_instagram.tokens.store import INSTAGRAM_CONN_TYPE, TokenStore, TokenWrite
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_CONN_ID = "airflow_api_default"
 BULK_SIZE = 50
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 PERMISSION_FIX = (
     "give it permission to read and edit connections (simple auth manager: role OP or ADMIN; "
     "FAB auth manager: a role with can_read and can_edit on Connections)"
@@ -95,7 +92,9 @@ class AirflowApiClient:
             )
         extra = conn.extra_dejson or {}
         verify = extra.get("verify", True)
-        return cls(_base_url(conn), conn.login, conn.password, api_conn_id=api_conn_id, verify=verify, **kwargs)
+        base_url = _base_url(conn)
+        log.info("Airflow REST API of connection %s: %s", api_conn_id, base_url)
+        return cls(base_url, conn.login, conn.password, api_conn_id=api_conn_id, verify=verify, **kwargs)
 
     # ------------------------------------------------------------------ HTTP
     def _token(self, renew: bool = False) -> str:
@@ -169,11 +168,12 @@ class AirflowApiClient:
         return body
 
     # ------------------------------------------------------------------ connections
-    def iter_connections(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Every connection in the metadata database, page by page (the server may cap ``page_size``)."""
+    def iter_connections(self, page_size: int = 100, **filters: str) -> Iterator[dict[str, Any]]:
+        """Every connection in the metadata database (matching ``filters``, such as ``connection_id_pattern``),
+        page by page (the server may cap ``page_size``)."""
         offset = 0
         while True:
-            query = {"limit": page_size, "offset": offset, "order_by": "connection_id"}
+            query = {"limit": page_size, "offset": offset, "order_by": "connection_id", **filters}
             body = self._check(self.request("GET", "/api/v2/connections", params=query), "list", "*")
             page = body.get("connections") or []
             yield from page
@@ -201,121 +201,49 @@ class AirflowApiClient:
         answer = self.request("PATCH", f"/api/v2/connections/{_quote(conn_id)}", params=params, json=body)
         return self._check(answer, "edit", conn_id)
 
-    def connection_type(self, conn_id: str) -> str | None:
-        """The type of the connection in the metadata database, or ``None`` when there is none."""
+    def find_connection(self, conn_id: str) -> dict[str, Any] | None:
+        """The connection as the API answers it (secrets as ``***``), or ``None`` when it does not exist."""
         answer = self.request("GET", f"/api/v2/connections/{_quote(conn_id)}")
-        return None if answer.status_code == 404 else str(self._check(answer, "read", conn_id).get("conn_type"))
+        return None if answer.status_code == 404 else self._check(answer, "read", conn_id)
 
-    def save_connection(
-        self, conn_id: str, conn_type: str, fields: Mapping[str, Any],
-        extra: Callable[[Mapping[str, Any]], Mapping[str, Any]],
-    ) -> bool:  # fmt: skip
-        """Create the connection, or update it: ``fields`` replaced, extras ``extra(current extras)``; True if new.
-
-        The API answers secret extras as ``***``; sent back as they came, the server keeps their stored values.
+    def find_connections(self, conn_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The connections that exist among ``conn_ids``, read in bulk: one listing filtered by an OR of the ids
+        (``connection_id_pattern``, a substring match: the answer is filtered to exact ids), then one GET for each
+        id the listing did not return (Airflow versions without ``|`` in patterns, ids with pattern characters).
         """
-        answer = self.request("GET", f"/api/v2/connections/{_quote(conn_id)}")
-        if answer.status_code == 404:
-            body = {"connection_id": conn_id, "conn_type": conn_type, **fields, "extra": json.dumps(dict(extra({})))}
-            self._check(self.request("POST", "/api/v2/connections", json=body), "create", conn_id)
-            return True
-        found = self._check(answer, "read", conn_id)
-        if found.get("conn_type") != conn_type:  # never put a token over another connection's password
-            raise TokenStoreError(
-                f"Connection {conn_id!r} exists and is of type {found.get('conn_type')!r}, not {conn_type!r}: "
-                "choose another connection id"
-            )
-        current = _extra(found)
-        self.patch_connection(conn_id, conn_type, {**fields, "extra": json.dumps(dict(extra(current)))})
-        return False
+        wanted = list(dict.fromkeys(conn_ids))
+        found: dict[str, dict[str, Any]] = {}
+        plain = [c for c in wanted if not set(c) & {"|", "%", "~"}]
+        if len(plain) > 1:
+            pattern = "|".join(plain)
+            for conn in self.iter_connections(connection_id_pattern=pattern):
+                if conn.get("connection_id") in wanted:
+                    found[str(conn["connection_id"])] = conn
+        for conn_id in wanted:
+            if conn_id not in found and (single := self.find_connection(conn_id)) is not None:
+                found[conn_id] = single
+        return found
 
-
-class AirflowApiTokenStore(TokenStore):
-    """The default token store: writes through Airflow's REST API, reads secrets through the task SDK.
-
-    :param api_conn_id: connection with the API server URL (host), and the login and password of a user
-        allowed to read and edit connections.
-    :param client: a ready client (tests, benchmarks); built from ``api_conn_id`` on first use otherwise.
-    """
-
-    def __init__(self, api_conn_id: str = DEFAULT_API_CONN_ID, *, client: AirflowApiClient | None = None) -> None:
-        self.api_conn_id = api_conn_id
-        self._client = client
-
-    @property
-    def client(self) -> AirflowApiClient:
-        if self._client is None:
-            self._client = AirflowApiClient.from_connection(self.api_conn_id)
-        return self._client
-
-    def list_accounts(self) -> list[TokenState]:
-        return [
-            TokenState.from_extra(c["connection_id"], _extra(c))
-            for c in self.client.iter_connections()
-            if c.get("conn_type") == INSTAGRAM_CONN_TYPE
-        ]
-
-    def describe(self, conn_id: str) -> TokenState:
-        return TokenState.from_extra(conn_id, _extra(self.client.get_connection(conn_id)))
-
-    def save(self, state: TokenState, *, token: str | None, extra: Mapping[str, Any]) -> None:
-        answer = self.client.patch_connection(state.conn_id, INSTAGRAM_CONN_TYPE, _fields(state, token, extra))
-        # A 200 is not proof: a malformed update_mask updates nothing and still answers 200. Check the echo.
-        written = {k: v for k, v in _extra(answer).items() if k in LIFECYCLE_KEYS}
-        expected = {k: v for k, v in state.to_extra().items() if v is not None}
-        if written != expected:
-            raise TokenStoreError(
-                f"The Airflow API accepted the update of connection {state.conn_id!r} but did not apply it "
-                f"(lifecycle fields read back: {sorted(written)}); the token was not saved"
-            )
-
-    def save_many(self, writes: Sequence[TokenWrite]) -> list[TokenStoreError | None]:
-        """Bulk PATCHes of up to ``BULK_SIZE`` connections (one transaction each, far cheaper for the API server
-        than one PATCH per account); whatever a bulk call did not confirm is written one by one, with retries."""
-        errors: list[TokenStoreError | None] = [None] * len(writes)
-        for start in range(0, len(writes), BULK_SIZE):
-            chunk = writes[start : start + BULK_SIZE]
-            entities = [
-                {
-                    "connection_id": w.state.conn_id,
-                    "conn_type": INSTAGRAM_CONN_TYPE,
-                    **_fields(w.state, w.token, w.extra),
-                }
-                for w in chunk
-            ]
-            try:
-                landed = self.client.bulk_update_connections(entities)
-            except TokenStoreError as exc:
-                log.warning("A bulk write of %d connections failed (%s); writing them one by one", len(chunk), exc)
-                landed = set()
-            for offset, write in enumerate(chunk):
-                if write.state.conn_id in landed:
-                    continue
-                try:
-                    self.save(write.state, token=write.token, extra=write.extra)
-                except TokenStoreError as exc:
-                    errors[start + offset] = exc
-        return errors
-
-
-def _fields(state: TokenState, token: str | None, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """The connection fields one write changes: the merged extras, and the token unless it stays."""
-    fields: dict[str, Any] = {"extra": json.dumps(merge_extra(extra, state))}
-    if token is not None:
-        fields["password"] = token
-    return fields
+    def create_connection(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /api/v2/connections``; ``body`` carries ``connection_id``, ``conn_type`` and the fields."""
+        answer = self.request("POST", "/api/v2/connections", json=dict(body))
+        return self._check(answer, "create", str(body.get("connection_id")))
 
 
 def _base_url(conn: Any) -> str:
+    """The API server's URL from a connection's host (a URL, or a bare host name) and port.
+
+    A bare host name gets ``https://``: the credentials and the tokens written back must not cross a network in
+    clear text. Only loopback defaults to ``http://``; the schema field (``http``/``https``) overrides both.
+    """
     host = str(conn.host).strip().rstrip("/")
     if "://" in host:
         return host
-    scheme = conn.schema if conn.schema in ("http", "https") else "https" if conn.conn_type == "https" else "http"
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    scheme = "http" if name.lower() in LOOPBACK_HOSTS else "https"
+    if conn.schema in ("http", "https"):
+        scheme = conn.schema
     return f"{scheme}://{host}:{conn.port}" if conn.port else f"{scheme}://{host}"
-
-
-def _extra(conn: Mapping[str, Any]) -> dict[str, Any]:
-    return parse_extra(conn.get("extra"))
 
 
 def _quote(conn_id: str) -> str:
