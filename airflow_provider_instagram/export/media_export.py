@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.media_files import FileCounts, MediaFileCopier
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
@@ -135,9 +136,11 @@ class MediaExport:
         started = time.monotonic()
         hook = self._hook()
         profile = hook.get_profile()
-        user_id, exported_at = str(profile["id"]), datetime.now(UTC).replace(microsecond=0)
+        # The id names every directory the export writes: checked before any path is built from it.
+        user_id = checked_id(profile.get("id"), f"user id (answered by /me for connection {self.conn_id!r})")
+        exported_at = datetime.now(UTC).replace(microsecond=0)
         constants = {"exported_at": exported_at, "api_version": hook.params.api_version or "unversioned"}
-        staged = StagedFiles(self.destination, f"user_id={user_id}/{self.window.key}")
+        staged = StagedFiles(self.destination, user_id, self.window.key)
         staged.clear()
         slices = list(self.window.slices(slice_count(self.window, profile.get("media_count"), self.max_concurrency,
                                                      self.slice_days)))  # fmt: skip

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator, ObjectStoragePath
 
+from airflow_provider_instagram.account.ids import USER_ID, checked_id
 from airflow_provider_instagram.exceptions import InstagramConfigError
-from airflow_provider_instagram.operators.arguments import public_uri, run_window, storage_path
+from airflow_provider_instagram.operators.arguments import TEMPLATE, public_uri, run_window, storage_path
 from airflow_provider_instagram.warehouse.dialects import dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
 from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
@@ -59,6 +60,8 @@ class InstagramExportToSqlOperator(BaseOperator):
             raise ValueError(f"lookback_days must be 0 or more, not {lookback_days}")
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
+        if user_id and not TEMPLATE.search(str(user_id)):
+            checked_id(user_id, "user_id")
         if not table_prefix.replace("_", "").isalnum():
             raise ValueError(f"table_prefix {table_prefix!r} may hold only letters, digits and underscores")
         self.source, self.sql_conn_id, self.user_id = source, sql_conn_id, user_id
@@ -111,14 +114,15 @@ class InstagramExportToSqlOperator(BaseOperator):
         return hook
 
     def _user_id(self) -> str:
+        """The account's id, checked before it names a folder to read (argument, else the connection's extra)."""
         if self.user_id:
-            return str(self.user_id)
+            return checked_id(self.user_id, "user_id")
         if not self.instagram_conn_id:
             raise InstagramConfigError("Give user_id, or instagram_conn_id to read the user id from")
         extra = BaseHook.get_connection(self.instagram_conn_id).extra_dejson or {}
-        if not extra.get("user_id"):
+        if not extra.get(USER_ID):
             raise InstagramConfigError(
                 f"Connection {self.instagram_conn_id!r} has no 'user_id' extra; pass user_id, or run the token "
                 "refresh (it records the user id) first"
             )
-        return str(extra["user_id"])
+        return checked_id(extra[USER_ID], f"the 'user_id' extra of connection {self.instagram_conn_id!r}")

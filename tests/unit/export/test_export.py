@@ -13,7 +13,7 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.emulator import EmulatorClient
-from airflow_provider_instagram.exceptions import InstagramTransientError
+from airflow_provider_instagram.exceptions import InstagramTransientError, InvalidIdError
 from airflow_provider_instagram.export.media_files import MediaFileCopier
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
@@ -241,3 +241,25 @@ def test_no_token_in_files_or_summary(export: Export, emulator_client: EmulatorC
     assert token not in str(summary.to_dict())
     for data in files_under(tmp_path / "out").values():
         assert token.encode() not in data
+
+
+def test_a_user_id_that_would_walk_out_of_the_destination_is_refused(
+    export: Export, emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    emulator_client.reset(accounts=1, media=20, account_ids=["1/../../../outside"])
+    destination = ObjectStoragePath(f"file://{tmp_path}/exports/out")
+    with pytest.raises(InvalidIdError, match=r"user id.*/me.*'instagram_default'.*'1/\.\./\.\./\.\./outside'"):
+        export(last_days(30), destination=destination, copy_files=True)
+    assert list(tmp_path.rglob("*")) == [], "nothing was written, neither outside the destination nor in it"
+
+
+def test_a_media_id_that_would_walk_out_of_the_files_folder_is_refused(
+    export: Export, connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    emulator_client.reset(accounts=1, media=8)
+    with_file = [m["id"] for m in connect().iter_media(["id", "media_url"]) if m.get("media_url")]
+    emulator_client.edit_media(with_file[-1], id="1/../../../../escaped")  # the page's other files come first
+    destination = ObjectStoragePath(f"file://{tmp_path}/exports/out")
+    with pytest.raises(InvalidIdError, match=r"media id '1/\.\./\.\./\.\./\.\./escaped'"):
+        export(last_days(90), destination=destination, copy_files=True)
+    assert list(tmp_path.rglob("*")) == [], "no file was copied, neither outside the destination nor in it"
