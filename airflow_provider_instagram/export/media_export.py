@@ -22,6 +22,7 @@ from airflow_provider_instagram.export.partitions import PartitionedWriter, part
 from airflow_provider_instagram.export.staging import StagedFiles
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.options import MAX_CONCURRENCY, SLICE_DAYS
 from airflow_provider_instagram.schema import MEDIA_SCHEMA, PROFILE_SCHEMA, flatten_media, media_table, profile_row
 
 log = logging.getLogger(__name__)
@@ -106,10 +107,11 @@ class MediaExport:
     :param file_format: ``parquet`` (default), ``jsonl`` or ``csv``.
     :param fields: media fields to request (``id`` and ``timestamp`` are always added); default: all known.
     :param copy_files: also copy the media files to ``<destination>/files/``.
-    :param max_concurrency: slices read side by side for long windows.
-    :param slice_days: days per slice, at least (windows up to this long are read in one walk).
+    :param max_concurrency: slices read side by side for long windows (1 to 32).
+    :param slice_days: days per slice, at least (windows up to this long are read in one walk; 1 to 3660).
     :param row_group_rows: rows per Parquet row group.
     :param progress_seconds: how often progress is logged.
+    :raises ValueError: an option is out of its bounds (``airflow_provider_instagram.options``) or unknown.
     """
 
     def __init__(
@@ -120,7 +122,8 @@ class MediaExport:
         self.hook_factory, self.destination, self.window, self.conn_id = hook_factory, destination, window, conn_id
         self.file_format = check_format(file_format)
         self.fields = _with_required(fields)
-        self.copy_files, self.max_concurrency, self.slice_days = copy_files, max_concurrency, slice_days
+        self.copy_files = copy_files
+        self.max_concurrency, self.slice_days = MAX_CONCURRENCY.check(max_concurrency), SLICE_DAYS.check(slice_days)
         self.row_group_rows = row_group_rows
         self.progress = Progress(conn_id, progress_seconds)
         self._hooks: list[InstagramHook] = []

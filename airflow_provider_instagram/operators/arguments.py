@@ -10,12 +10,21 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.export.staging import public_uri
 from airflow_provider_instagram.export.window import ExportWindow
+from airflow_provider_instagram.options import Bound
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 TEMPLATE = re.compile(r"{{|{%")
-__all__ = ["TEMPLATE", "as_datetime", "public_uri", "run_window", "storage_path"]
+__all__ = ["TEMPLATE", "as_datetime", "checked_unless_templated", "public_uri", "run_window", "storage_path"]
+
+
+def checked_unless_templated(bound: Bound, value: Any) -> Any:
+    """``value`` checked against ``bound`` now (the DAG's parse), unless it is a template (``{{ ... }}``): that one
+    is only known once rendered, so ``execute`` checks it."""
+    if isinstance(value, str) and TEMPLATE.search(value):
+        return value
+    return bound.check(value)
 
 
 def as_datetime(value: Any, name: str) -> datetime | None:

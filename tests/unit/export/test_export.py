@@ -263,3 +263,19 @@ def test_a_media_id_that_would_walk_out_of_the_files_folder_is_refused(
     with pytest.raises(InvalidIdError, match=r"media id '1/\.\./\.\./\.\./\.\./escaped'"):
         export(last_days(90), destination=destination, copy_files=True)
     assert list(tmp_path.rglob("*")) == [], "no file was copied, neither outside the destination nor in it"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"slice_days": 0}, "slice_days must be a whole number from 1"),
+     ({"max_concurrency": 0}, "max_concurrency must be a whole number from 1 to 32")],
+    ids=["zero-slice-days", "no-concurrency"],
+)  # fmt: skip
+def test_bad_options_are_refused_before_any_call(
+    export: Export, emulator_client: EmulatorClient, tmp_path: Path, options: dict[str, int], message: str
+) -> None:
+    emulator_client.reset(accounts=1, media=3000, span_days=60)  # long enough to be sliced
+    emulator_client.reset_calls()
+    with pytest.raises(ValueError, match=message):
+        export(last_days(61), **options)
+    assert emulator_client.calls() == {} and not (tmp_path / "out").exists()

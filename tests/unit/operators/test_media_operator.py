@@ -57,12 +57,36 @@ def test_a_connection_marked_reauth_required_is_skipped_with_the_fix(
     ("options", "message"),
     [
         ({"file_format": "xlsx"}, "parquet, jsonl, csv"),
-        ({"lookback_days": -1}, "lookback_days"),
+        ({"lookback_days": -1}, "lookback_days must be a whole number from 0 to 3660, not -1"),
+        ({"lookback_days": 10**9}, r"lookback_days .*not 1000000000: .*use full_snapshot=True"),
+        ({"lookback_days": "two"}, "lookback_days must be a whole number"),
+        ({"lookback_days": True}, "lookback_days must be a whole number"),
+        ({"slice_days": 0}, "slice_days must be a whole number from 1 to 3660, not 0"),
+        ({"max_concurrency": 0}, "max_concurrency must be a whole number from 1 to 32, not 0"),
+        ({"max_concurrency": 33}, "max_concurrency must be a whole number from 1 to 32, not 33"),
     ],
-)
+    ids=["format", "negative-lookback", "huge-lookback", "word-lookback", "bool-lookback", "zero-slice-days",
+         "no-concurrency", "too-much-concurrency"],
+)  # fmt: skip
 def test_bad_options_fail_at_parse_time(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         InstagramMediaToStorageOperator(task_id="export", destination="file:///tmp/x", **options)
+
+
+def test_templated_options_are_checked_once_rendered(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    emulator_client.reset(accounts=1, media=5)
+    connect()
+    operator = InstagramMediaToStorageOperator(
+        task_id="export", destination=f"file://{tmp_path}", lookback_days="{{ params.lookback_days }}",
+        slice_days="{{ params.slice_days }}", max_concurrency="{{ params.max_concurrency }}",
+    )  # fmt: skip
+    operator.render_template_fields({"params": {"lookback_days": 10**9, "slice_days": 7, "max_concurrency": 2}})
+    emulator_client.reset_calls()
+    with pytest.raises(ValueError, match=r"lookback_days .*not '1000000000': .*use full_snapshot=True"):
+        operator.execute(context(datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC)))
+    assert not any(tmp_path.iterdir()) and emulator_client.calls() == {}, "refused before any call or file"
 
 
 @pytest.mark.parametrize(
