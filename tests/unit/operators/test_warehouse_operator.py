@@ -4,6 +4,7 @@ themselves run against real databases in tests/integration/test_warehouse_load.p
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from airflow_provider_instagram.exceptions import InvalidIdError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
+
+NOV_27, NOV_28 = datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC)
 
 
 def operator(tmp_path: Path, **options: Any) -> InstagramExportToSqlOperator:
@@ -29,7 +32,7 @@ def test_a_user_id_extra_that_would_read_another_folder_is_refused_naming_the_co
 ) -> None:
     connect(user_id="1/../../outside")
     load = operator(tmp_path, instagram_conn_id="instagram_default")
-    context: Any = {"data_interval_start": None, "data_interval_end": None}
+    context: Any = {"data_interval_start": NOV_27, "data_interval_end": NOV_28}
     with pytest.raises(InvalidIdError, match=r"'user_id' extra of connection 'instagram_default' '1/\.\./"):
         load.execute(context)
     assert list(tmp_path.iterdir()) == []
@@ -54,7 +57,7 @@ def test_templated_options_are_checked_once_rendered(tmp_path: Path) -> None:
     load = operator(tmp_path, user_id="17841400000000123", lookback_days="{{ params.lookback_days }}",
                     batch_rows="{{ params.batch_rows }}")  # fmt: skip
     load.render_template_fields({"params": {"lookback_days": 2, "batch_rows": 0}})
-    context: Any = {"data_interval_start": None, "data_interval_end": None}
+    context: Any = {"data_interval_start": NOV_27, "data_interval_end": NOV_28}
     with pytest.raises(ValueError, match="batch_rows must be a whole number from 1 to 1000000, not '0'"):
         load.execute(context)
     assert list(tmp_path.iterdir()) == []
