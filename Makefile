@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean postgres browser
+.PHONY: demo test test-clock lint bench clean postgres browser faketime
 
 # Bytecode is compiled at install: every Airflow process the tests start then imports in half the time
 # (machines that set PYTHONDONTWRITEBYTECODE would otherwise compile everything again in every process).
@@ -40,9 +40,27 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
 	fi
 
-test: lint postgres browser
+# The clock check runs the unit tests under libfaketime: Debian's faketime package.
+faketime:
+	@if ! command -v faketime >/dev/null 2>&1; then \
+		echo ">> installing faketime from Debian's packages (the unit tests run again with a fake clock)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends faketime >/dev/null; \
+	fi
+
+# No test may depend on the time of day: the unit tests again, with the clock just after midnight UTC, on the
+# first of a month, and at the last second of a year (tests/awkward_clock.sh: three runs side by side, 30 to 50 s here).
+CLOCK_CHECK := bash tests/awkward_clock.sh $(PY)
+
+test-clock: $(STAMP) faketime
+	@echo ">> unit tests with the clock at awkward moments (libfaketime)"
+	$(CLOCK_CHECK)
+
+test: lint postgres browser faketime
 	@echo ">> pytest: unit, emulator conformance and Airflow integration tests"
 	$(PY) -m pytest
+	@echo ">> unit tests with the clock at awkward moments (libfaketime)"
+	$(CLOCK_CHECK)
 
 bench: $(STAMP) postgres
 	@echo ">> benchmarks (medians of several runs, ratios against a baseline in the same run)"

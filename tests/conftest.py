@@ -110,8 +110,11 @@ def connect(
 
 
 @pytest.fixture
-def export(connect: Callable[..., InstagramHook], sleeps: Sleeps, tmp_path: Path) -> Export:
-    """Run one export of ``instagram_default`` (the emulator's first account) to ``tmp_path/out`` by default."""
+def export(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, sleeps: Sleeps, tmp_path: Path
+) -> Export:
+    """Run one export of ``instagram_default`` (the emulator's first account) to ``tmp_path/out`` by default, with
+    the emulator's clock as the export's clock."""
 
     def run(
         window: ExportWindow | None = None,
@@ -122,8 +125,10 @@ def export(connect: Callable[..., InstagramHook], sleeps: Sleeps, tmp_path: Path
         connect(account)
         target = destination or ObjectStoragePath(f"file://{tmp_path / 'out'}")
         options.setdefault("progress_seconds", 0.0)
+        options.setdefault("clock", emulator_client.now)
         factory = lambda: InstagramHook(retry_policy=FAST, sleep=sleeps)  # noqa: E731
-        return MediaExport(factory, target, window or last_days(30), conn_id="instagram_default", **options).run()
+        window = window or last_days(30, emulator_client.now())
+        return MediaExport(factory, target, window, conn_id="instagram_default", **options).run()
 
     return run
 

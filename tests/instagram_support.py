@@ -12,6 +12,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
 import pyarrow.json as pa_json
 
+from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.export.media_export import ExportSummary
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
@@ -31,10 +32,20 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def last_days(days: int, until: datetime | None = None) -> ExportWindow:
-    """The ``days`` whole UTC days up to and including today's (the emulator's media end at its start hour)."""
-    end = until or datetime.now(UTC)
-    return ExportWindow.covering(end - timedelta(days=days - 1), end)
+CLOCK = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+"""Where tests pin the emulator's clock: mid-morning UTC, hours away from a day's end; never the wall clock."""
+
+
+def pinned(client: EmulatorClient, **options: Any) -> datetime:
+    """Reset the emulator with its clock pinned at :data:`CLOCK` (so its newest media are at 10:00 that day, and
+    its tokens and signed URLs count from there); returns its "now", which runs on from there."""
+    client.reset(clock=CLOCK.timestamp(), **options)
+    return client.now()
+
+
+def last_days(days: int, until: datetime) -> ExportWindow:
+    """The ``days`` whole UTC days up to and including the day of ``until`` (take it from the emulator's clock)."""
+    return ExportWindow.covering(until - timedelta(days=days - 1), until)
 
 
 def expected_rows(window: ExportWindow) -> list[dict[str, Any]]:

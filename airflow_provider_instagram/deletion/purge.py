@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_instagram.account.ids import is_plain_id
+from airflow_provider_instagram.exceptions import InvalidIdError
 from airflow_provider_instagram.export.staging import STAGING_DIR, public_uri
 from airflow_provider_instagram.warehouse.dialects import dialect_of
 from airflow_provider_instagram.warehouse.tables import TableSpec, existing_columns, media_table, profile_table
@@ -17,15 +18,21 @@ log = logging.getLogger(__name__)
 
 # The export's top-level folders that hold one sub-folder per account (``<folder>/user_id=<id>/``).
 USER_FOLDERS = ("media", "profiles", "files", STAGING_DIR)
-_USER_ID = re.compile(r"^[0-9A-Za-z_]{1,64}$")
 
 
 def checked_user_ids(user_ids: Iterable[Any]) -> list[str]:
-    """The ids, each checked to be a plain id: one becomes part of a path that is deleted recursively."""
+    """The ids, each checked to be a plain id (``account.ids``' rule): one becomes part of a path that is deleted
+    recursively. All are checked before anything is deleted.
+
+    :raises InvalidIdError: naming every id that is not plain.
+    """
     checked = sorted({str(u) for u in user_ids})
-    bad = [u for u in checked if not _USER_ID.match(u)]
+    bad = [u for u in checked if not is_plain_id(u)]
     if bad:
-        raise ValueError(f"not Instagram user ids: {bad}; nothing was deleted")
+        raise InvalidIdError(
+            f"not Instagram user ids: {bad}; nothing was deleted. Give plain ids (digits, letters, '_') in the "
+            "user_ids param of the deletion DAG"
+        )
     return checked
 
 

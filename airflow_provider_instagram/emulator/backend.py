@@ -55,9 +55,9 @@ class EmulatorBackend:
     def reset(self, config: EmulatorConfig | None = None) -> None:
         with self._lock:
             self.config = config or self.config
-            self._offset = 0.0
+            self._offset = 0.0 if self.config.clock is None else self.config.clock - time.time()
             self._rng = random.Random(self.config.seed)
-            start = time.time()
+            start = self.now()
             anchor = self.config.anchor if self.config.anchor is not None else int(start // 3600 * 3600)
             secret = self.config.client_secret or hashlib.sha256(f"secret-{self.config.seed}".encode()).hexdigest()[:32]
             self.app = App(self.config.client_id, secret, list(self.config.redirect_uris))
@@ -167,25 +167,38 @@ class EmulatorBackend:
 
     def edit_media(self, media_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change a media's counts or caption (``like_count``, ``comments_count``, ``caption``), or delete it
-        (``{"deleted": true}``) as its owner would on Instagram; returns what it now holds."""
+        (``{"deleted": true}``) as its owner would on Instagram; returns what it now holds. ``id`` gives it another
+        id (any string: tests use it to hand out ids a client must refuse)."""
         editable = {"like_count", "comments_count", "caption"}
         with self._lock:
             item = self._media.get(media_id)
             if item is None:
                 raise LookupError(f"no media {media_id!r}")
-            unknown = set(changes) - editable - {"deleted"}
+            unknown = set(changes) - editable - {"deleted", "id"}
             if unknown:
-                raise ValueError(f"cannot change {sorted(unknown)}; change {sorted(editable)} or set deleted")
+                raise ValueError(f"cannot change {sorted(unknown)}; change {sorted(editable)}, id, or set deleted")
+            if "id" in changes:
+                self._rename_media(item, str(changes["id"]))
             if changes.get("deleted"):
                 account = self.accounts[item.owner_id]
-                account.media = [m for m in account.media if m.id != media_id]
+                account.media = [m for m in account.media if m is not item]
                 for gone in (item, *item.children):
                     self._media.pop(gone.id, None)
                 self._index_account(account)
-                return {"id": media_id, "deleted": True}
-            for name, value in changes.items():
-                setattr(item, name, value)
-            return {"id": media_id, **{name: getattr(item, name) for name in sorted(editable)}}
+                return {"id": item.id, "deleted": True}
+            for name in editable & set(changes):
+                setattr(item, name, changes[name])
+            return {"id": item.id, **{name: getattr(item, name) for name in sorted(editable)}}
+
+    def _rename_media(self, item: Media, new_id: str) -> None:
+        if not new_id or (new_id != item.id and new_id in self._media):
+            raise ValueError(f"media id {new_id!r} is empty or taken")
+        del self._media[item.id]
+        item.id = new_id
+        for child in item.children:
+            child.parent_id = new_id
+        self._media[new_id] = item
+        self._index_account(self.accounts[item.owner_id])  # positions (and so cursors) are keyed by id
 
     # ----------------------------------------------------------------- OAuth
     def validate_authorize(self, params: dict[str, str]) -> tuple[str, tuple[str, ...]]:

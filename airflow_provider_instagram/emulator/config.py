@@ -37,7 +37,8 @@ class EmulatorConfig:
     :param refresh_rotates_token: a refresh returns a new token string (the old one stays valid until expiry).
     :param echo_state_on_deny: echo ``state`` on the ``access_denied`` redirect (UNCONFIRMED).
     :param cdn_url_ttl: seconds a signed media URL stays valid.
-    :param anchor: Unix time of the newest seeded media; ``None`` means the emulator's start time (whole hour).
+    :param anchor: Unix time of the newest seeded media; ``None`` means the emulator's clock at (re)set, to the
+        whole hour.
     :param span_days: seeded media spread over this many days before the anchor.
     :param token_age: seconds the seeded long-lived tokens are old at start (0: issued at start).
     :param client_id: the seeded Instagram app id.
@@ -45,6 +46,11 @@ class EmulatorConfig:
     :param redirect_uris: redirect URIs registered for the app.
     :param rate_limit_error_code: code of the rate-limit error (default 80002 Instagram Login, 17 Basic Display).
     :param faults: fault rules active from the start (see ``faults.FaultPlan``).
+    :param clock: Unix time the emulator's clock reads at (re)set, running on from there; ``None`` means the wall
+        clock. Tokens, codes, signed URLs and the default anchor all follow it, so a pinned clock makes a test
+        independent of the time of day.
+    :param account_ids: ids of the first seeded accounts, in order, instead of generated ones (any string: tests
+        use it to hand out ids a client must refuse).
     """
 
     seed: int = 0
@@ -73,6 +79,8 @@ class EmulatorConfig:
     redirect_uris: list[str] = field(default_factory=lambda: ["http://localhost:8765/instagram/callback"])
     rate_limit_error_code: int | None = None
     faults: list[dict[str, Any]] = field(default_factory=list)
+    clock: float | None = None
+    account_ids: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.api not in ("instagram_login", "basic_display"):
@@ -81,6 +89,8 @@ class EmulatorConfig:
             raise ValueError("young_refresh_error_code must be 100 or 190")
         if self.accounts < 0 or self.media < 0:
             raise ValueError("accounts and media must be zero or more")
+        if len(self.account_ids) > self.accounts or len(set(self.account_ids)) != len(self.account_ids):
+            raise ValueError(f"account_ids must be distinct, one per account at most: {self.account_ids}")
 
     @property
     def window_seconds(self) -> int:

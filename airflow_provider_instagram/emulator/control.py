@@ -134,7 +134,7 @@ def control_routes(backend: EmulatorBackend) -> list[Route]:
         return JSONResponse({"status": answer.status_code, "body": answer.text, "signed_request": signed})
 
     async def media(request: Request) -> Response:
-        """Change a media's counts or caption, or delete it (``{"deleted": true}``)."""
+        """Change a media's counts, caption or id, or delete it (``{"deleted": true}``)."""
         try:
             body = await _json_body(request)
             return JSONResponse(backend.edit_media(request.path_params["media_id"], body))

@@ -95,6 +95,8 @@ def seed_accounts(config: EmulatorConfig, anchor: int) -> list[Account]:
     span = max(config.span_days, 1) * DAY
     for index in range(config.accounts):
         account = make_account(rng, index)
+        if index < len(config.account_ids):
+            account.id = str(config.account_ids[index])  # after make_account: the rest of the seed stays the same
         stamps = sorted((anchor - rng.randrange(span) for _ in range(config.media)), reverse=True)
         account.media = [make_media(rng, account, ts) for ts in stamps]
         accounts.append(account)

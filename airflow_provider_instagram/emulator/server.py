@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -160,6 +161,15 @@ class EmulatorClient:
     def advance_clock(self, seconds: float) -> float:
         return float(self._call("POST", "clock", {"advance": seconds})["now"])
 
+    def now(self) -> datetime:
+        """The emulator's clock (``GET /_emulator/clock``) as an aware UTC datetime: "now" for tests."""
+        return datetime.fromtimestamp(float(self._call("GET", "clock")["now"]), UTC)
+
+    def set_clock(self, when: datetime | float) -> datetime:
+        """Set the emulator's clock to ``when`` (a datetime or Unix time); it runs on from there."""
+        epoch = when.timestamp() if isinstance(when, datetime) else float(when)
+        return datetime.fromtimestamp(float(self._call("POST", "clock", {"set": epoch})["now"]), UTC)
+
     def add_faults(self, *rules: dict[str, Any]) -> None:
         self._call("POST", "faults", {"rules": list(rules)})
 
@@ -176,7 +186,7 @@ class EmulatorClient:
         return int(self._call("POST", "tokens/invalidate", {"user_id": user_id, "reason": reason})["tokens"])
 
     def edit_media(self, media_id: str, **changes: Any) -> dict[str, Any]:
-        """Change a media's ``like_count``, ``comments_count`` or ``caption``, or delete it (``deleted=True``)."""
+        """Change a media's ``like_count``, ``comments_count``, ``caption`` or ``id``; ``deleted=True`` deletes it."""
         return dict(self._call("POST", f"media/{media_id}", changes))
 
     def issue_code(self, user: str | None = None, redirect_uri: str | None = None, scope: str | None = None) -> str:

@@ -14,6 +14,7 @@ from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
 from airflow_provider_instagram.export.formats import FORMATS, check_format
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
 from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
+from airflow_provider_instagram.options import LOOKBACK_DAYS
 from airflow_provider_instagram.tokens.store import AirflowApiTokenStore
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ def export_settings(params: dict[str, Any], api_conn_id: str) -> list[dict[str, 
     if not conn_ids:
         conn_ids = _listed_accounts(api_conn_id)
     shared = {
-        "destination": destination, "file_format": file_format,
-        "lookback_days": int(params.get("lookback_days", 1)), "copy_files": bool(params.get("copy_files")),
+        "destination": destination, "file_format": file_format, "copy_files": bool(params.get("copy_files")),
+        "lookback_days": LOOKBACK_DAYS.check(params.get("lookback_days", 1)),
     }  # fmt: skip
     log.info("Exporting %d account(s) to %s as %s", len(conn_ids), destination, file_format)
     return [{"instagram_conn_id": conn_id, **shared} for conn_id in conn_ids]
@@ -121,12 +122,14 @@ def create_media_export_dag(
     :param schedule: when to run (default daily: each run exports its data interval's days).
     :param api_conn_id: connection to Airflow's REST API, to list the accounts when none are named.
     :param start_date: the DAG's start date.
-    :param lookback_days: default of the ``lookback_days`` param (re-read days whose counts still change).
+    :param lookback_days: default of the ``lookback_days`` param (re-read days whose counts still change; 0 to 3660).
     :param max_active_accounts: accounts exported at once.
     :param tags: the DAG's tags.
     :param default_args: passed to the DAG (default: two retries, five minutes apart).
     :return: the DAG.
+    :raises ValueError: ``lookback_days`` is out of its bounds.
     """
+    lookback_days = LOOKBACK_DAYS.check(lookback_days)
     with DAG(
         dag_id=dag_id, schedule=schedule, start_date=start_date, catchup=False, max_active_runs=1, tags=list(tags),
         default_args=default_args or {"retries": 2, "retry_delay": timedelta(minutes=5)},
@@ -140,7 +143,7 @@ def create_media_export_dag(
                                  description=f"Export root URL (default: Variable {DESTINATION_VARIABLE})"),
             "file_format": Param("", type="string", enum=["", *FORMATS],
                                  description=f"File format (default: Variable {FORMAT_VARIABLE}, else parquet)"),
-            "lookback_days": Param(lookback_days, type="integer", minimum=0,
+            "lookback_days": Param(lookback_days, type="integer", minimum=LOOKBACK_DAYS.low, maximum=LOOKBACK_DAYS.high,
                                    description="Also re-read this many days before the data interval"),
             "copy_files": Param(False, type="boolean", description="Also copy the image and video files"),
             "sql_conn_id": Param("", type="string",

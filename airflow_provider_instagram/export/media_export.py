@@ -10,17 +10,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.media_files import FileCounts, MediaFileCopier
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
 from airflow_provider_instagram.export.staging import StagedFiles
-from airflow_provider_instagram.export.window import ExportWindow
+from airflow_provider_instagram.export.window import Clock, ExportWindow, utcnow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.options import MAX_CONCURRENCY, SLICE_DAYS
 from airflow_provider_instagram.schema import MEDIA_SCHEMA, PROFILE_SCHEMA, flatten_media, media_table, profile_row
 
 log = logging.getLogger(__name__)
@@ -105,22 +107,26 @@ class MediaExport:
     :param file_format: ``parquet`` (default), ``jsonl`` or ``csv``.
     :param fields: media fields to request (``id`` and ``timestamp`` are always added); default: all known.
     :param copy_files: also copy the media files to ``<destination>/files/``.
-    :param max_concurrency: slices read side by side for long windows.
-    :param slice_days: days per slice, at least (windows up to this long are read in one walk).
+    :param max_concurrency: slices read side by side for long windows (1 to 32).
+    :param slice_days: days per slice, at least (windows up to this long are read in one walk; 1 to 3660).
     :param row_group_rows: rows per Parquet row group.
     :param progress_seconds: how often progress is logged.
+    :param clock: "now" for the rows' ``exported_at`` stamp (default: the wall clock, in UTC).
+    :raises ValueError: an option is out of its bounds (``airflow_provider_instagram.options``) or unknown.
     """
 
     def __init__(
         self, hook_factory: Callable[[], InstagramHook], destination: ObjectStoragePath, window: ExportWindow, *,
         conn_id: str, file_format: str = "parquet", fields: Sequence[str] | None = None, copy_files: bool = False,
         max_concurrency: int = 8, slice_days: int = 7, row_group_rows: int = 10_000, progress_seconds: float = 5.0,
+        clock: Clock = utcnow,
     ) -> None:  # fmt: skip
         self.hook_factory, self.destination, self.window, self.conn_id = hook_factory, destination, window, conn_id
         self.file_format = check_format(file_format)
         self.fields = _with_required(fields)
-        self.copy_files, self.max_concurrency, self.slice_days = copy_files, max_concurrency, slice_days
-        self.row_group_rows = row_group_rows
+        self.copy_files = copy_files
+        self.max_concurrency, self.slice_days = MAX_CONCURRENCY.check(max_concurrency), SLICE_DAYS.check(slice_days)
+        self.row_group_rows, self.clock = row_group_rows, clock
         self.progress = Progress(conn_id, progress_seconds)
         self._hooks: list[InstagramHook] = []
         self._lock = threading.Lock()
@@ -135,9 +141,11 @@ class MediaExport:
         started = time.monotonic()
         hook = self._hook()
         profile = hook.get_profile()
-        user_id, exported_at = str(profile["id"]), datetime.now(UTC).replace(microsecond=0)
+        # The id names every directory the export writes: checked before any path is built from it.
+        user_id = checked_id(profile.get("id"), f"user id (answered by /me for connection {self.conn_id!r})")
+        exported_at = self.clock().replace(microsecond=0)
         constants = {"exported_at": exported_at, "api_version": hook.params.api_version or "unversioned"}
-        staged = StagedFiles(self.destination, f"user_id={user_id}/{self.window.key}")
+        staged = StagedFiles(self.destination, user_id, self.window.key)
         staged.clear()
         slices = list(self.window.slices(slice_count(self.window, profile.get("media_count"), self.max_concurrency,
                                                      self.slice_days)))  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.exceptions import InstagramMediaUrlExpiredError, InstagramTransientError
 from airflow_provider_instagram.export.staging import ensure_parent, move
 from airflow_provider_instagram.hooks.instagram import InstagramHook
@@ -39,9 +40,12 @@ class FileCounts:
 
 
 def file_path(user_id: str, row: dict[str, Any]) -> str:
-    """``files/user_id=<id>/<media id>.jpg`` (``.mp4`` for videos): stable, so a copied file is found again."""
+    """``files/user_id=<id>/<media id>.jpg`` (``.mp4`` for videos): stable, so a copied file is found again.
+
+    :raises InvalidIdError: the user id or the media id is not a plain Instagram id.
+    """
     extension = "mp4" if row.get("media_type") == "VIDEO" else "jpg"
-    return f"files/user_id={user_id}/{row['id']}.{extension}"
+    return f"files/user_id={checked_id(user_id)}/{checked_id(row.get('id'), 'media id')}.{extension}"
 
 
 class MediaFileCopier:
@@ -62,7 +66,8 @@ class MediaFileCopier:
         self, hook: InstagramHook, destination: ObjectStoragePath, staging: ObjectStoragePath, user_id: str,
         max_workers: int = 8, attempts: int = 3,
     ) -> None:  # fmt: skip
-        self.hook, self.destination, self.staging, self.user_id = hook, destination, staging, user_id
+        self.hook, self.destination, self.staging = hook, destination, staging
+        self.user_id = checked_id(user_id)
         self.attempts = attempts
         self.counts = FileCounts()
         self._existing: set[str] | None = None
@@ -76,8 +81,12 @@ class MediaFileCopier:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def copy(self, rows: list[dict[str, Any]]) -> None:
-        """Copy the files of ``rows`` (those with a ``media_url``) side by side; fills their ``file_*`` columns."""
-        for future in [self._pool.submit(self._copy, row) for row in rows if row.get("media_url")]:
+        """Copy the files of ``rows`` (those with a ``media_url``) side by side; fills their ``file_*`` columns.
+
+        :raises InvalidIdError: a media id is not a plain Instagram id (before any of the rows' files is copied).
+        """
+        copies = [(row, file_path(self.user_id, row)) for row in rows if row.get("media_url")]
+        for future in [self._pool.submit(self._copy, row, relative) for row, relative in copies]:
             future.result()
 
     def _present(self) -> set[str]:
@@ -90,8 +99,7 @@ class MediaFileCopier:
                 self._existing = {str(p).rsplit("/", 1)[-1] for p in found}
             return self._existing
 
-    def _copy(self, row: dict[str, Any]) -> None:
-        relative = file_path(self.user_id, row)
+    def _copy(self, row: dict[str, Any], relative: str) -> None:
         final = self.destination / relative
         if final.name in self._present():
             digest, size = _hash_of(final)

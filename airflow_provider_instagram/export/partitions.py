@@ -10,13 +10,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.export.formats import PartWriter, open_writer
 from airflow_provider_instagram.export.staging import StagedFiles
 
 
 def partition_dir(table: str, user_id: str, day: date) -> str:
-    """``media/user_id=17841400000/dt=2026-11-28``: the directory warehouses read as two partition columns."""
-    return f"{table}/user_id={user_id}/dt={day.isoformat()}"
+    """``media/user_id=17841400000/dt=2026-11-28``: the directory warehouses read as two partition columns.
+
+    :raises InvalidIdError: ``user_id`` is not a plain Instagram id (it would walk out of ``table``).
+    """
+    return f"{table}/user_id={checked_id(user_id)}/dt={day.isoformat()}"
 
 
 def part_name(index: int, file_format: str) -> str:

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_instagram.account.ids import checked_id
+
 PART_FILE = re.compile(r"^part-\d{5}\.(parquet|jsonl|csv)$")
 STAGING_DIR = "_staging"
 
@@ -60,14 +62,18 @@ def remove_tree(path: ObjectStoragePath) -> None:
 class StagedFiles:
     """The files of one export, staged until :meth:`publish` moves them into place.
 
+    The staging prefix is ``_staging/user_id=<id>/<window>``: a retry of the same export clears what its failed
+    predecessor left there, and deleting a user's data finds it.
+
     :param destination: the export's root.
-    :param key: names this export's staging prefix (account and window): a retry of the same export clears
-        what its failed predecessor left there.
+    :param user_id: the account (a plain id, checked: it names a directory that :meth:`clear` removes).
+    :param window: names the window (``ExportWindow.key``).
+    :raises InvalidIdError: ``user_id`` is not a plain Instagram id.
     """
 
-    def __init__(self, destination: ObjectStoragePath, key: str) -> None:
+    def __init__(self, destination: ObjectStoragePath, user_id: str, window: str) -> None:
         self.destination = destination
-        self.root = destination / STAGING_DIR / key
+        self.root = destination / STAGING_DIR / f"user_id={checked_id(user_id)}" / window
         self._staged: dict[str, ObjectStoragePath] = {}
         self._lock = threading.Lock()
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from airflow_provider_instagram.options import LOOKBACK_DAYS
+
 ONE_DAY = timedelta(days=1)
+Clock = Callable[[], datetime]
+"""What the export asks for "now": injected where a decision or a stamp depends on it, so tests pin it."""
+
+
+def utcnow() -> datetime:
+    """The wall clock, in UTC: the default :data:`Clock`."""
+    return datetime.now(UTC)
 
 
 def _utc(value: datetime) -> datetime:
@@ -35,9 +44,12 @@ class ExportWindow:
     def covering(
         cls, since: datetime | None, until: datetime, lookback_days: int = 0, full: bool = False
     ) -> ExportWindow:
-        """The days touched by ``[since - lookback_days, until)``; ``full`` (or no ``since``) reads everything."""
-        if lookback_days < 0:
-            raise ValueError(f"lookback_days must be 0 or more, not {lookback_days}")
+        """The days touched by ``[since - lookback_days, until)``; ``full`` (or no ``since``) reads everything.
+
+        :raises ValueError: ``lookback_days`` is out of its bounds (``options.LOOKBACK_DAYS``), or the window is
+            empty or reversed.
+        """
+        lookback_days = LOOKBACK_DAYS.check(lookback_days)
         until = _utc(until)
         last_day = (until - timedelta(microseconds=1)).date()
         if full or since is None:

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.export.staging import public_uri
-from airflow_provider_instagram.export.window import ExportWindow
+from airflow_provider_instagram.export.window import Clock, ExportWindow, utcnow
+from airflow_provider_instagram.options import Bound
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 TEMPLATE = re.compile(r"{{|{%")
-__all__ = ["TEMPLATE", "as_datetime", "public_uri", "run_window", "storage_path"]
+__all__ = ["TEMPLATE", "as_datetime", "checked_unless_templated", "public_uri", "run_window", "storage_path"]
+
+
+def checked_unless_templated(bound: Bound, value: Any) -> Any:
+    """``value`` checked against ``bound`` now (the DAG's parse), unless it is a template (``{{ ... }}``): that one
+    is only known once rendered, so ``execute`` checks it."""
+    if isinstance(value, str) and TEMPLATE.search(value):
+        return value
+    return bound.check(value)
 
 
 def as_datetime(value: Any, name: str) -> datetime | None:
@@ -29,9 +38,12 @@ def as_datetime(value: Any, name: str) -> datetime | None:
         raise ValueError(f"{name} {value!r} is not an ISO 8601 datetime (e.g. 2026-11-28T00:00:00+00:00)") from None
 
 
-def run_window(context: Context, since: Any, until: Any, lookback_days: int, full_snapshot: bool) -> ExportWindow:
-    """The days a run owns: ``since``/``until`` if set, else the run's data interval (else the last day)."""
-    end = as_datetime(until, "until") or context.get("data_interval_end") or datetime.now(UTC)
+def run_window(
+    context: Context, since: Any, until: Any, lookback_days: int, full_snapshot: bool, clock: Clock = utcnow
+) -> ExportWindow:
+    """The days a run owns: ``since``/``until`` if set, else the run's data interval, else the 24 hours up to
+    ``clock()`` (a manual run without an interval)."""
+    end = as_datetime(until, "until") or context.get("data_interval_end") or clock()
     start = as_datetime(since, "since") or context.get("data_interval_start")
     if start is None or start >= end:
         start = end - timedelta(days=1)  # manual runs have no interval: the last day

@@ -15,7 +15,14 @@ from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.media_export import MediaExport
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.operators.arguments import TEMPLATE, public_uri, run_window, storage_path
+from airflow_provider_instagram.operators.arguments import (
+    TEMPLATE,
+    checked_unless_templated,
+    public_uri,
+    run_window,
+    storage_path,
+)
+from airflow_provider_instagram.options import LOOKBACK_DAYS, MAX_CONCURRENCY, SLICE_DAYS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -35,44 +42,54 @@ class InstagramMediaToStorageOperator(BaseOperator):
     :param file_format: ``parquet`` (default), ``jsonl`` or ``csv``. (templated)
     :param since: start of the window (default: the run's data interval start). (templated)
     :param until: end of the window, exclusive (default: the run's data interval end). (templated)
-    :param lookback_days: also re-read this many days before ``since`` (like and comment counts keep changing).
+    :param lookback_days: also re-read this many days before ``since`` (like and comment counts keep changing);
+        0 to 3660 (to read everything, use ``full_snapshot``). (templated)
     :param full_snapshot: read every media the API serves, not a window.
     :param fields: media fields to request (default: every field the schema knows). (templated)
     :param copy_files: also copy the image/video bytes to ``<destination>/files/`` with their SHA-256.
-    :param max_concurrency: time slices read side by side for long windows (backfills).
-    :param slice_days: windows longer than this are split into slices of at least this many days.
+    :param max_concurrency: time slices read side by side for long windows (backfills); 1 to 32. (templated)
+    :param slice_days: windows longer than this are split into slices of at least this many days; 1 to 3660.
+        (templated)
+    :raises ValueError: an option is out of its bounds (``airflow_provider_instagram.options``) or unknown: at
+        construction, or in ``execute`` for a templated value.
 
     Outlets: with a literal ``destination``, the ``media`` and ``profiles`` assets under it are the task's outlets
     by default. With a templated one, give ``outlets=[AssetAlias(...)]``: each run then records events for the
     assets of the destination it actually wrote (the bundled DAG does this).
     """
 
-    template_fields: Sequence[str] = ("instagram_conn_id", "destination", "file_format", "since", "until", "fields")
+    template_fields: Sequence[str] = (
+        "instagram_conn_id", "destination", "file_format", "since", "until", "fields", "lookback_days",
+        "max_concurrency", "slice_days",
+    )  # fmt: skip
     ui_color = "#f7d8e8"
 
     def __init__(
         self, *, instagram_conn_id: str = InstagramHook.default_conn_name,
         destination: str | ObjectStoragePath, file_format: str = "parquet", since: Any = None, until: Any = None,
-        lookback_days: int = 0, full_snapshot: bool = False, fields: Sequence[str] | None = None,
-        copy_files: bool = False, max_concurrency: int = 8, slice_days: int = 7, **kwargs: Any,
+        lookback_days: int | str = 0, full_snapshot: bool = False, fields: Sequence[str] | None = None,
+        copy_files: bool = False, max_concurrency: int | str = 8, slice_days: int | str = 7, **kwargs: Any,
     ) -> None:  # fmt: skip
         if "outlets" not in kwargs and not TEMPLATE.search(str(destination)):
             kwargs["outlets"] = [Asset(public_uri(destination, "media")), Asset(public_uri(destination, "profiles"))]
         super().__init__(**kwargs)
         if not TEMPLATE.search(str(file_format)):
             check_format(file_format)
-        if lookback_days < 0:
-            raise ValueError(f"lookback_days must be 0 or more, not {lookback_days}")
         self.instagram_conn_id, self.destination, self.file_format = instagram_conn_id, destination, file_format
-        self.since, self.until, self.lookback_days, self.full_snapshot = since, until, lookback_days, full_snapshot
+        self.since, self.until, self.full_snapshot = since, until, full_snapshot
+        self.lookback_days = checked_unless_templated(LOOKBACK_DAYS, lookback_days)
         self.fields, self.copy_files = fields, copy_files
-        self.max_concurrency, self.slice_days = max_concurrency, slice_days
+        self.max_concurrency = checked_unless_templated(MAX_CONCURRENCY, max_concurrency)
+        self.slice_days = checked_unless_templated(SLICE_DAYS, slice_days)
 
     def window(self, context: Context) -> ExportWindow:
         """The days to export: ``since``/``until`` if set, else the run's data interval (else the last day)."""
-        return run_window(context, self.since, self.until, self.lookback_days, self.full_snapshot)
+        return run_window(context, self.since, self.until, LOOKBACK_DAYS.check(self.lookback_days), self.full_snapshot)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # Rendered templates are checked here, before any connection is read or any call made.
+        window = self.window(context)
+        max_concurrency, slice_days = MAX_CONCURRENCY.check(self.max_concurrency), SLICE_DAYS.check(self.slice_days)
         connection = BaseHook.get_connection(self.instagram_conn_id)
         state = AccountRecord.from_extras(self.instagram_conn_id, parse_extras(connection.extra, connection.conn_id))
         if state.status != "ok":
@@ -84,9 +101,8 @@ class InstagramMediaToStorageOperator(BaseOperator):
         destination = storage_path(self.destination)
         export = MediaExport(
             lambda: InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection),
-            destination, self.window(context), conn_id=self.instagram_conn_id, file_format=self.file_format,
-            fields=self.fields, copy_files=self.copy_files, max_concurrency=self.max_concurrency,
-            slice_days=self.slice_days,
+            destination, window, conn_id=self.instagram_conn_id, file_format=self.file_format, fields=self.fields,
+            copy_files=self.copy_files, max_concurrency=max_concurrency, slice_days=slice_days,
         )  # fmt: skip
         summary = export.run().to_dict()
         summary["destination"] = public_uri(destination)

@@ -7,8 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator, ObjectStoragePath
 
+from airflow_provider_instagram.account.ids import USER_ID, checked_id
 from airflow_provider_instagram.exceptions import InstagramConfigError
-from airflow_provider_instagram.operators.arguments import public_uri, run_window, storage_path
+from airflow_provider_instagram.operators.arguments import (
+    TEMPLATE,
+    checked_unless_templated,
+    public_uri,
+    run_window,
+    storage_path,
+)
+from airflow_provider_instagram.options import BATCH_ROWS, LOOKBACK_DAYS
 from airflow_provider_instagram.warehouse.dialects import dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
 from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
@@ -38,37 +46,45 @@ class InstagramExportToSqlOperator(BaseOperator):
         (templated)
     :param since: start of the window (default: the run's data interval start). (templated)
     :param until: end of the window, exclusive (default: the run's data interval end). (templated)
-    :param lookback_days: also load this many days before ``since``; use the export's value.
+    :param lookback_days: also load this many days before ``since``; use the export's value (0 to 3660).
+        (templated)
     :param full_snapshot: load every exported day of the account (and prune against all of them).
     :param table_prefix: prefix of the two tables' names.
-    :param batch_rows: rows staged per batch (memory is bounded by one batch and one open file).
+    :param batch_rows: rows staged per batch (memory is bounded by one batch and one open file); 1 to 1,000,000.
+        (templated)
     :param hook_params: passed to the SQL connection's ``get_hook`` (e.g. a schema or database).
+    :raises ValueError: an option is out of its bounds (``airflow_provider_instagram.options``), or ``user_id`` is
+        not a plain id: at construction, or in ``execute`` for a templated value.
     """
 
-    template_fields: Sequence[str] = ("source", "sql_conn_id", "user_id", "instagram_conn_id", "since", "until")
+    template_fields: Sequence[str] = (
+        "source", "sql_conn_id", "user_id", "instagram_conn_id", "since", "until", "lookback_days", "batch_rows",
+    )  # fmt: skip
     ui_color = "#d8e8f7"
 
     def __init__(
         self, *, source: str | ObjectStoragePath, sql_conn_id: str, user_id: str | None = None,
-        instagram_conn_id: str | None = None, since: Any = None, until: Any = None, lookback_days: int = 0,
-        full_snapshot: bool = False, table_prefix: str = "instagram_", batch_rows: int = 10_000,
+        instagram_conn_id: str | None = None, since: Any = None, until: Any = None, lookback_days: int | str = 0,
+        full_snapshot: bool = False, table_prefix: str = "instagram_", batch_rows: int | str = 10_000,
         hook_params: dict[str, Any] | None = None, **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(**kwargs)
-        if lookback_days < 0:
-            raise ValueError(f"lookback_days must be 0 or more, not {lookback_days}")
-        if batch_rows < 1:
-            raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
+        if user_id and not TEMPLATE.search(str(user_id)):
+            checked_id(user_id, "user_id")
         if not table_prefix.replace("_", "").isalnum():
             raise ValueError(f"table_prefix {table_prefix!r} may hold only letters, digits and underscores")
         self.source, self.sql_conn_id, self.user_id = source, sql_conn_id, user_id
         self.instagram_conn_id, self.since, self.until = instagram_conn_id, since, until
-        self.lookback_days, self.full_snapshot, self.table_prefix = lookback_days, full_snapshot, table_prefix
-        self.batch_rows, self.hook_params = batch_rows, hook_params or {}
+        self.full_snapshot, self.table_prefix = full_snapshot, table_prefix
+        self.lookback_days = checked_unless_templated(LOOKBACK_DAYS, lookback_days)
+        self.batch_rows = checked_unless_templated(BATCH_ROWS, batch_rows)
+        self.hook_params = hook_params or {}
 
     def execute(self, context: Context) -> dict[str, Any]:
+        batch_rows = BATCH_ROWS.check(self.batch_rows)  # rendered templates are checked here, before any I/O
+        window = run_window(context, self.since, self.until, LOOKBACK_DAYS.check(self.lookback_days),
+                            self.full_snapshot)  # fmt: skip
         user_id = self._user_id()
-        window = run_window(context, self.since, self.until, self.lookback_days, self.full_snapshot)
         source = storage_path(self.source, "source")
         exported = ExportedParts(source, user_id)
         media, profiles = media_table(self.table_prefix), profile_table(self.table_prefix)
@@ -84,8 +100,8 @@ class InstagramExportToSqlOperator(BaseOperator):
             loads = WarehouseLoader(connection, dialect_of(connection, hook.placeholder)).load(
                 user_id,
                 [
-                    TableBatches(media, part_batches(media_parts, media.schema, self.batch_rows), days),
-                    TableBatches(profiles, part_batches(profile_parts, profiles.schema, self.batch_rows)),
+                    TableBatches(media, part_batches(media_parts, media.schema, batch_rows), days),
+                    TableBatches(profiles, part_batches(profile_parts, profiles.schema, batch_rows)),
                 ],
             )
         finally:
@@ -111,14 +127,15 @@ class InstagramExportToSqlOperator(BaseOperator):
         return hook
 
     def _user_id(self) -> str:
+        """The account's id, checked before it names a folder to read (argument, else the connection's extra)."""
         if self.user_id:
-            return str(self.user_id)
+            return checked_id(self.user_id, "user_id")
         if not self.instagram_conn_id:
             raise InstagramConfigError("Give user_id, or instagram_conn_id to read the user id from")
         extra = BaseHook.get_connection(self.instagram_conn_id).extra_dejson or {}
-        if not extra.get("user_id"):
+        if not extra.get(USER_ID):
             raise InstagramConfigError(
                 f"Connection {self.instagram_conn_id!r} has no 'user_id' extra; pass user_id, or run the token "
                 "refresh (it records the user id) first"
             )
-        return str(extra["user_id"])
+        return checked_id(extra[USER_ID], f"the 'user_id' extra of connection {self.instagram_conn_id!r}")

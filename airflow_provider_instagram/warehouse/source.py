@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.exceptions import ExportNotFoundError
 from airflow_provider_instagram.export.formats import FORMATS, read_batches
 from airflow_provider_instagram.export.partitions import partition_dir
@@ -19,10 +20,11 @@ class ExportedParts:
 
     :param root: the export's destination.
     :param user_id: the account's Instagram user id.
+    :raises InvalidIdError: ``user_id`` is not a plain Instagram id (it would read another folder than its own).
     """
 
     def __init__(self, root: Any, user_id: str) -> None:
-        self.root, self.user_id = root, user_id
+        self.root, self.user_id = root, checked_id(user_id)
 
     def parts(self, table: str, window: ExportWindow, *, required: bool) -> list[Any]:
         """The parts of ``table`` for the window's days (every day in full-snapshot mode), newest day first.

@@ -11,7 +11,7 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import InstagramTransientError
-from tests.instagram_support import Export, expected_rows, last_days
+from tests.instagram_support import Export, expected_rows, last_days, pinned
 from tests.s3_server import BUCKET, CONN_ID, S3Server
 
 
@@ -23,9 +23,8 @@ def _prefix() -> tuple[str, ObjectStoragePath]:
 def test_parquet_export_to_s3_reads_back_and_reruns_in_place(
     export: Export, emulator_client: EmulatorClient, s3_connection: S3Server
 ) -> None:
-    emulator_client.reset(accounts=1, media=60)
+    window = last_days(30, pinned(emulator_client, accounts=1, media=60))
     prefix, destination = _prefix()
-    window = last_days(30)
     summary = export(window, destination=destination, copy_files=True)
     objects = s3_connection.keys(prefix)
     parts = {k: v for k, v in objects.items() if "/media/" in k}
@@ -40,10 +39,10 @@ def test_parquet_export_to_s3_reads_back_and_reruns_in_place(
 def test_failed_s3_export_leaves_nothing_visible(
     export: Export, emulator_client: EmulatorClient, s3_connection: S3Server
 ) -> None:
-    emulator_client.reset(accounts=1, media=300)
+    now = pinned(emulator_client, accounts=1, media=300)
     prefix, destination = _prefix()
     emulator_client.add_faults({"endpoint": "media_edge",
                                 "sequence": [{"kind": "latency", "ms": 0}] + [{"kind": "reset"}] * 10})  # fmt: skip
     with pytest.raises(InstagramTransientError):
-        export(last_days(90), destination=destination, file_format="csv")
+        export(last_days(90, now), destination=destination, file_format="csv")
     assert s3_connection.keys(prefix) == {}

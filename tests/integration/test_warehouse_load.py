@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +22,17 @@ from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlO
 from airflow_provider_instagram.warehouse.dialects import SQLITE, dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
 from airflow_provider_instagram.warehouse.tables import media_table, profile_table
-from tests.instagram_support import Export, read_table
+from tests.instagram_support import Export, pinned, read_table
 from tests.warehouse_support import CONN_ID, Warehouse
 
 MEDIA, PROFILES = "instagram_media", "instagram_profiles"
 COMPARED = ("id", "user_id", "caption", "media_type", "like_count", "comments_count", "parent_id", "position")
 
 
-def window_of(days: int) -> tuple[ExportWindow, dict[str, Any]]:
-    """A window of ``days`` UTC days up to today, and the matching data-interval context."""
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+def window_of(days: int, now: datetime) -> tuple[ExportWindow, dict[str, Any]]:
+    """A window of ``days`` UTC days up to the day of ``now`` (the emulator's clock), and the matching
+    data-interval context."""
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     start = end - timedelta(days=days)
     return ExportWindow.covering(start, end), {"data_interval_start": start, "data_interval_end": end}
 
@@ -58,8 +59,7 @@ def file_rows(source: Path, file_format: str = "parquet") -> dict[str, tuple[Any
 @pytest.fixture
 def exported(export: Export, emulator_client: EmulatorClient, tmp_path: Path) -> tuple[Path, dict[str, Any], str]:
     """Thirty days of the first account, exported to ``tmp_path/out``; its user id."""
-    emulator_client.reset(accounts=1, media=160)
-    window, context = window_of(30)
+    window, context = window_of(30, pinned(emulator_client, accounts=1, media=160))
     summary = export(window)
     return tmp_path / "out", context, summary.user_id
 
@@ -111,7 +111,7 @@ def test_a_lookback_export_updates_counts_in_place_and_prunes_deleted_media(
     source, context, user_id = exported
     load(source, context, user_id)
     before = table_rows(warehouse)
-    window, ctx = window_of(1)
+    window, ctx = window_of(1, emulator_client.now())
     recent = ExportWindow.covering(window.since - timedelta(days=5), window.until)
     albums = _albums_by_day(source, user_id)
     owned = [media_id for day in recent.days() for media_id in albums.get(day, [])]
@@ -171,7 +171,7 @@ def test_a_failure_mid_load_leaves_the_tables_exactly_as_they_were(
     def failing() -> Iterator[pa.Table]:
         from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
 
-        window, _ = window_of(30)
+        window, _ = window_of(30, context["data_interval_end"] - timedelta(hours=1))  # the exported window
         parts = ExportedParts(__import__("airflow.sdk").sdk.ObjectStoragePath(f"file://{source}"), user_id)
         batches = part_batches(parts.parts("media", window, required=True), media_table().schema, 7)
         yield next(batches)
@@ -204,8 +204,7 @@ def test_a_missing_partition_fails_before_the_warehouse_is_touched(
 def test_jsonl_and_csv_exports_load_the_same_rows(
     warehouse: Warehouse, export: Export, emulator_client: EmulatorClient, tmp_path: Path, file_format: str,
 ) -> None:  # fmt: skip
-    emulator_client.reset(accounts=1, media=60)
-    window, context = window_of(10)
+    window, context = window_of(10, pinned(emulator_client, accounts=1, media=60))
     user_id = export(window, file_format=file_format).user_id
     load(tmp_path / "out", context, user_id)
     assert table_rows(warehouse) == file_rows(tmp_path / "out", file_format)
@@ -214,8 +213,7 @@ def test_jsonl_and_csv_exports_load_the_same_rows(
 def test_deleting_one_user_is_one_indexed_statement_per_table(
     warehouse: Warehouse, export: Export, emulator_client: EmulatorClient, tmp_path: Path,
 ) -> None:  # fmt: skip
-    emulator_client.reset(accounts=2, media=40)
-    window, context = window_of(10)
+    window, context = window_of(10, pinned(emulator_client, accounts=2, media=40))
     users = []
     for account in (0, 1):
         users.append(export(window, account=account).user_id)

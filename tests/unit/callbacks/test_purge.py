@@ -9,6 +9,7 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.deletion.purge import checked_user_ids, delete_files, delete_rows
+from airflow_provider_instagram.exceptions import InvalidIdError
 from airflow_provider_instagram.warehouse.dialects import SQLITE
 from airflow_provider_instagram.warehouse.tables import media_table, profile_table
 
@@ -35,9 +36,11 @@ def test_delete_files_removes_only_the_users_folders(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["../222", "1/2", "", "a b", "*"])
 def test_ids_that_could_escape_their_folder_are_refused(bad: str, tmp_path: Path) -> None:
     _tree(tmp_path, ("222",))
-    with pytest.raises(ValueError, match="not Instagram user ids"):
+    with pytest.raises(InvalidIdError, match=r"not Instagram user ids.*nothing was deleted"):
         delete_files(ObjectStoragePath(f"file://{tmp_path}"), ["111", bad])
     assert len(list(tmp_path.rglob("*.parquet"))) == 5
+    with pytest.raises(InvalidIdError, match="not Instagram user ids"):
+        delete_rows(sqlite3.connect(tmp_path / "w.sqlite"), [bad], "?")
 
 
 def test_delete_rows_removes_only_the_users_rows(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs
 
@@ -71,6 +72,39 @@ def test_clock_moves_forward_and_can_be_set(api: Api) -> None:
     assert api.control.advance_clock(3600) - now >= 3600
     answer = api.http.post(f"{api.url}/_emulator/clock", json={"set": 2_000_000_000}, timeout=30).json()
     assert abs(answer["now"] - 2_000_000_000) < 5
+
+
+def test_a_pinned_clock_is_the_time_of_tokens_and_media(api: Api) -> None:
+    pinned = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+    api.reset(accounts=1, media=20, span_days=2, clock=pinned.timestamp())
+    assert timedelta(0) <= api.control.now() - pinned < timedelta(seconds=5)
+    assert all(abs(t["issued_at"] - pinned.timestamp()) < 5 for t in api.control.state()["tokens"])
+    media = api.get("/me/media", api.token, fields="timestamp").json()["data"]
+    stamps = [datetime.strptime(m["timestamp"], "%Y-%m-%dT%H:%M:%S%z") for m in media]
+    anchor = pinned.replace(minute=0)  # the newest media is at most the pinned clock's whole hour
+    assert stamps and all(anchor - timedelta(days=2) < ts <= anchor for ts in stamps)
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    assert timedelta(0) <= api.control.set_clock(later) - later < timedelta(seconds=5)
+
+
+def test_seeded_accounts_can_be_given_ids(api: Api) -> None:
+    generated = api.reset(accounts=2, media=4, seed=3)["accounts"]
+    chosen = api.reset(accounts=2, media=4, seed=3, account_ids=["1/../outside"])["accounts"]
+    assert [a["id"] for a in chosen] == ["1/../outside", generated[1]["id"]]
+    assert [a["username"] for a in chosen] == [a["username"] for a in generated], "the rest of the seed is the same"
+    assert api.me(fields="id").json() == {"id": "1/../outside"}
+    answer = api.http.post(f"{api.url}/_emulator/reset", json={"account_ids": ["7", "7"]}, timeout=30)
+    assert answer.status_code == 400 and "account_ids" in answer.json()["error"]
+
+
+def test_a_media_can_be_given_another_id(api: Api) -> None:
+    api.reset(accounts=1, media=3)
+    before = [m["id"] for m in api.get("/me/media", api.token, fields="id").json()["data"]]
+    assert api.control.edit_media(before[0], id="1/../escaped")["id"] == "1/../escaped"
+    after = [m["id"] for m in api.get("/me/media", api.token, fields="id").json()["data"]]
+    assert after == ["1/../escaped", *before[1:]]
+    taken = api.http.post(f"{api.url}/_emulator/media/{before[1]}", json={"id": before[2]}, timeout=30)
+    assert taken.status_code == 400 and "taken" in taken.json()["error"]
 
 
 class _Receiver(BaseHTTPRequestHandler):

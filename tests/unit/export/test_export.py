@@ -13,12 +13,21 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.emulator import EmulatorClient
-from airflow_provider_instagram.exceptions import InstagramTransientError
+from airflow_provider_instagram.exceptions import InstagramTransientError, InvalidIdError
 from airflow_provider_instagram.export.media_files import MediaFileCopier
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.schema import flatten_media
-from tests.instagram_support import Export, expected_rows, files_under, last_days, read_table, rows_by_id, stable
+from tests.instagram_support import (
+    Export,
+    expected_rows,
+    files_under,
+    last_days,
+    pinned,
+    read_table,
+    rows_by_id,
+    stable,
+)
 
 COMPARED = ("user_id", "username", "media_type", "media_product_type", "caption", "permalink", "timestamp",
             "like_count", "comments_count", "shortcode", "is_comment_enabled", "parent_id", "position")  # fmt: skip
@@ -29,8 +38,7 @@ SIGNED = ("media_url", "thumbnail_url")  # signed anew on every read: compare wh
 def test_every_format_reads_back_as_the_emulator_holds_it(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path, file_format: str
 ) -> None:
-    emulator_client.reset(accounts=1, media=200)
-    window = last_days(40)
+    window = last_days(40, pinned(emulator_client, accounts=1, media=200))
     summary = export(window, file_format=file_format)
     want = {row["id"]: row for row in expected_rows(window)}
     got = rows_by_id(read_table(tmp_path / "out", file_format))
@@ -50,8 +58,7 @@ def test_every_format_reads_back_as_the_emulator_holds_it(
 def test_partitions_are_the_media_days_and_duckdb_reads_them(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=120)
-    window = last_days(20)
+    window = last_days(20, pinned(emulator_client, accounts=1, media=120))
     export(window)
     rows = duckdb.sql(
         f"select dt, timestamp from read_parquet('{tmp_path}/out/media/**/*.parquet', hive_partitioning=true)"
@@ -62,22 +69,21 @@ def test_partitions_are_the_media_days_and_duckdb_reads_them(
 
 
 def test_profile_snapshot_per_run(export: Export, emulator_client: EmulatorClient, tmp_path: Path) -> None:
-    emulator_client.reset(accounts=1, media=10)
-    summary = export(last_days(2))
+    window = last_days(2, pinned(emulator_client, accounts=1, media=10))
+    summary = export(window)
     profiles = read_table(tmp_path / "out", "parquet", "profiles").to_pylist()
     account = emulator_client.seed()["accounts"][0]
     assert len(profiles) == 1
     assert profiles[0]["username"] == account["username"] == summary.username
     assert profiles[0]["media_count"] == 10 and profiles[0]["followers_count"] is not None
-    day = last_days(2).last_day.isoformat()
+    day = window.last_day.isoformat()
     assert (tmp_path / "out" / "profiles" / f"user_id={summary.user_id}" / f"dt={day}" / "part-00000.parquet").exists()
 
 
 def test_empty_window_writes_an_empty_well_formed_file_per_day(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=5, span_days=1)
-    old = datetime.now(UTC) - timedelta(days=400)
+    old = pinned(emulator_client, accounts=1, media=5, span_days=1) - timedelta(days=400)
     window = ExportWindow.covering(old, old + timedelta(days=2))
     for file_format in ("parquet", "jsonl", "csv"):
         summary = export(window, destination=ObjectStoragePath(f"file://{tmp_path}/{file_format}"),
@@ -93,8 +99,7 @@ def test_empty_window_writes_an_empty_well_formed_file_per_day(
 def test_rerun_replaces_its_own_output_and_nothing_else(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=150)
-    now = datetime.now(UTC)
+    now = pinned(emulator_client, accounts=1, media=150)
     older = ExportWindow.covering(now - timedelta(days=20), now - timedelta(days=10))
     newer = ExportWindow.covering(now - timedelta(days=9), now)
     export(older)
@@ -114,9 +119,9 @@ def test_rerun_replaces_its_own_output_and_nothing_else(
 def test_rerun_in_another_format_removes_the_old_parts(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=60)
-    export(last_days(5), file_format="csv")
-    export(last_days(5), file_format="parquet")
+    window = last_days(5, pinned(emulator_client, accounts=1, media=60))
+    export(window, file_format="csv")
+    export(window, file_format="parquet")
     names = {p.suffix for p in (tmp_path / "out" / "media").rglob("part-*")}
     assert names == {".parquet"}
 
@@ -124,18 +129,23 @@ def test_rerun_in_another_format_removes_the_old_parts(
 def test_lookback_rereads_earlier_days_with_fresh_counts(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=100)
-    now = datetime.now(UTC)
+    now = pinned(emulator_client, accounts=1, media=100, span_days=10)  # about ten media a day
     today = ExportWindow.covering(now - timedelta(hours=1), now, lookback_days=3)
-    assert len(today.days()) == 4
+    assert len(today.days()) == 4, "the last hour is within one day: the emulator's clock is pinned mid-morning"
+    export(today)
+    earliest = today.days()[-1]
+    liked = next(r["id"] for r in expected_rows(today) if not r["parent_id"] and r["timestamp"].date() == earliest)
+    emulator_client.edit_media(liked, like_count=123_456)
     summary = export(today)
     assert summary.partitions == 4 + 1
-    assert rows_by_id(read_table(tmp_path / "out", "parquet")).keys() == {r["id"] for r in expected_rows(today)}
+    rows = rows_by_id(read_table(tmp_path / "out", "parquet"))
+    assert rows.keys() == {r["id"] for r in expected_rows(today)}
+    assert rows[liked]["like_count"] == 123_456, "the lookback's earliest day was read again"
 
 
 def test_full_snapshot_reads_every_media(export: Export, emulator_client: EmulatorClient, tmp_path: Path) -> None:
-    emulator_client.reset(accounts=1, media=130)
-    summary = export(ExportWindow.covering(None, datetime.now(UTC) + timedelta(days=1), full=True))
+    now = pinned(emulator_client, accounts=1, media=130)
+    summary = export(ExportWindow.covering(None, now + timedelta(days=1), full=True))
     parents = [r for r in read_table(tmp_path / "out", "parquet").to_pylist() if not r["parent_id"]]
     assert len(parents) == 130
     assert summary.api_calls == math.ceil(130 / 100) + 1
@@ -144,8 +154,7 @@ def test_full_snapshot_reads_every_media(export: Export, emulator_client: Emulat
 def test_failure_midway_publishes_nothing_and_the_retry_writes_identical_rows(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=400)
-    window = last_days(90)
+    window = last_days(90, pinned(emulator_client, accounts=1, media=400))
     export(window)
     before = files_under(tmp_path / "out")
     emulator_client.advance_clock(3600)  # counts change over time
@@ -165,8 +174,7 @@ def test_failure_midway_publishes_nothing_and_the_retry_writes_identical_rows(
 def test_long_windows_are_read_in_concurrent_slices_with_the_same_rows(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=3000, span_days=60)
-    window = last_days(61)
+    window = last_days(61, pinned(emulator_client, accounts=1, media=3000, span_days=60))
     sequential = export(window, destination=ObjectStoragePath(f"file://{tmp_path}/one"), max_concurrency=1)
     sliced = export(window, destination=ObjectStoragePath(f"file://{tmp_path}/many"), max_concurrency=4)
     assert sequential.slices == 1 and sliced.slices == 4
@@ -178,8 +186,8 @@ def test_long_windows_are_read_in_concurrent_slices_with_the_same_rows(
 def test_media_files_are_copied_once_with_their_hash(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=40)
-    first = export(last_days(90), copy_files=True)
+    window = last_days(90, pinned(emulator_client, accounts=1, media=40))
+    first = export(window, copy_files=True)
     rows = read_table(tmp_path / "out", "parquet").to_pylist()
     with_url = [r for r in rows if r["media_url"]]
     assert with_url and first.files_copied == len(with_url) and first.files_present == 0
@@ -188,7 +196,7 @@ def test_media_files_are_copied_once_with_their_hash(
         assert hashlib.sha256(data).hexdigest() == row["file_sha256"] and len(data) == row["file_bytes"]
     assert all(r["file_path"] is None for r in rows if not r["media_url"]), "album parents have no file"
     emulator_client.reset_calls()
-    second = export(last_days(90), copy_files=True)
+    second = export(window, copy_files=True)
     assert second.files_copied == 0 and second.files_present == len(with_url)
     assert emulator_client.calls().get("cdn", 0) == 0, "nothing downloaded again"
     again = rows_by_id(read_table(tmp_path / "out", "parquet"))
@@ -198,9 +206,9 @@ def test_media_files_are_copied_once_with_their_hash(
 def test_a_refused_download_reads_the_url_again_once(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=12)
+    now = pinned(emulator_client, accounts=1, media=12)
     emulator_client.add_faults({"endpoint": "cdn", "sequence": [{"kind": "http_error", "status": 403}]})
-    summary = export(last_days(90), copy_files=True)
+    summary = export(last_days(90, now), copy_files=True)
     rows = read_table(tmp_path / "out", "parquet").to_pylist()
     assert summary.files_copied == len([r for r in rows if r["media_url"]]) and summary.files_unavailable == 0
     assert summary.api_calls == 1 + 1 + 1, "one page, the profile, and one re-read of the refused media's URL"
@@ -209,7 +217,7 @@ def test_a_refused_download_reads_the_url_again_once(
 def test_urls_expired_since_listing_are_refreshed_and_copied(
     connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=15, cdn_url_ttl=600)
+    pinned(emulator_client, accounts=1, media=15, cdn_url_ttl=600)
     hook = connect()
     rows = flatten_media(hook.iter_media(), "me")
     emulator_client.advance_clock(601)  # every signed URL of the listing has expired now
@@ -225,9 +233,9 @@ def test_urls_expired_since_listing_are_refreshed_and_copied(
 def test_a_file_the_cdn_keeps_refusing_is_reported_not_fatal(
     export: Export, emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=3)
+    now = pinned(emulator_client, accounts=1, media=3)
     emulator_client.add_faults({"endpoint": "cdn", "probability": 1.0, "fault": {"kind": "http_error", "status": 403}})
-    summary = export(last_days(90), copy_files=True)
+    summary = export(last_days(90, now), copy_files=True)
     rows = read_table(tmp_path / "out", "parquet").to_pylist()
     assert summary.files_copied == 0 and summary.files_unavailable == len([r for r in rows if r.get("media_url")]) > 0
     assert all(r["file_path"] is None for r in rows)
@@ -235,9 +243,56 @@ def test_a_file_the_cdn_keeps_refusing_is_reported_not_fatal(
 
 
 def test_no_token_in_files_or_summary(export: Export, emulator_client: EmulatorClient, tmp_path: Path) -> None:
-    emulator_client.reset(accounts=1, media=30)
+    now = pinned(emulator_client, accounts=1, media=30)
     token = emulator_client.seed()["accounts"][0]["access_token"]
-    summary = export(last_days(90), file_format="jsonl", copy_files=True)
+    summary = export(last_days(90, now), file_format="jsonl", copy_files=True)
     assert token not in str(summary.to_dict())
     for data in files_under(tmp_path / "out").values():
         assert token.encode() not in data
+
+
+def test_a_user_id_that_would_walk_out_of_the_destination_is_refused(
+    export: Export, emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    now = pinned(emulator_client, accounts=1, media=20, account_ids=["1/../../../outside"])
+    destination = ObjectStoragePath(f"file://{tmp_path}/exports/out")
+    with pytest.raises(InvalidIdError, match=r"user id.*/me.*'instagram_default'.*'1/\.\./\.\./\.\./outside'"):
+        export(last_days(30, now), destination=destination, copy_files=True)
+    assert list(tmp_path.rglob("*")) == [], "nothing was written, neither outside the destination nor in it"
+
+
+def test_a_media_id_that_would_walk_out_of_the_files_folder_is_refused(
+    export: Export, connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    now = pinned(emulator_client, accounts=1, media=8)
+    with_file = [m["id"] for m in connect().iter_media(["id", "media_url"]) if m.get("media_url")]
+    emulator_client.edit_media(with_file[-1], id="1/../../../../escaped")  # the page's other files come first
+    destination = ObjectStoragePath(f"file://{tmp_path}/exports/out")
+    with pytest.raises(InvalidIdError, match=r"media id '1/\.\./\.\./\.\./\.\./escaped'"):
+        export(last_days(90, now), destination=destination, copy_files=True)
+    assert list(tmp_path.rglob("*")) == [], "no file was copied, neither outside the destination nor in it"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"slice_days": 0}, "slice_days must be a whole number from 1"),
+     ({"max_concurrency": 0}, "max_concurrency must be a whole number from 1 to 32")],
+    ids=["zero-slice-days", "no-concurrency"],
+)  # fmt: skip
+def test_bad_options_are_refused_before_any_call(
+    export: Export, emulator_client: EmulatorClient, tmp_path: Path, options: dict[str, int], message: str
+) -> None:
+    window = last_days(61, pinned(emulator_client, accounts=1, media=3000, span_days=60))  # long enough to slice
+    emulator_client.reset_calls()
+    with pytest.raises(ValueError, match=message):
+        export(window, **options)
+    assert emulator_client.calls() == {} and not (tmp_path / "out").exists()
+
+
+def test_exported_at_is_the_injected_clock(export: Export, emulator_client: EmulatorClient, tmp_path: Path) -> None:
+    now = pinned(emulator_client, accounts=1, media=10)
+    stamp = datetime(2026, 11, 28, 10, 45, 7, tzinfo=UTC)
+    export(last_days(90, now), clock=lambda: stamp.replace(microsecond=999))
+    media, profiles = (read_table(tmp_path / "out", "parquet", table) for table in ("media", "profiles"))
+    assert set(media["exported_at"].to_pylist()) == {stamp} and media.num_rows >= 10
+    assert profiles["exported_at"].to_pylist() == [stamp]

@@ -38,6 +38,13 @@ def test_full_snapshot_and_bad_windows() -> None:
         ExportWindow.covering(NOV_28, NOV_28 + timedelta(days=1), lookback_days=-1)
 
 
+@pytest.mark.parametrize("lookback_days", [3661, 10**9], ids=["past-the-bound", "past-dates"])
+def test_a_lookback_too_long_is_refused_with_the_fix(lookback_days: int) -> None:
+    with pytest.raises(ValueError, match=r"lookback_days must be a whole number from 0 to 3660.*full_snapshot=True"):
+        ExportWindow.covering(NOV_28, NOV_28 + timedelta(days=1), lookback_days=lookback_days)
+    assert len(ExportWindow.covering(NOV_28, NOV_28 + timedelta(days=1), lookback_days=3660).days()) == 3661
+
+
 @pytest.mark.parametrize(("days", "count"), [(10, 3), (61, 4), (3, 8), (1, 2)])
 def test_slices_cover_every_day_once_newest_first(days: int, count: int) -> None:
     window = ExportWindow.covering(NOV_28 - timedelta(days=days - 1), NOV_28 + timedelta(days=1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
-from tests.instagram_support import expected_rows, read_table
+from tests.instagram_support import expected_rows, pinned, read_table
 
 
 def context(start: datetime, end: datetime) -> Any:
@@ -25,9 +25,9 @@ def context(start: datetime, end: datetime) -> Any:
 def test_execute_exports_the_data_interval_and_returns_a_summary(
     connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=80)
+    now = pinned(emulator_client, accounts=1, media=80)
     connect()
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)  # a daily run's interval
     operator = InstagramMediaToStorageOperator(task_id="export", destination=f"file://{tmp_path}",
                                                fields="caption,like_count")  # fmt: skip
     assert operator.outlets == [Asset(f"file://{tmp_path}/media"), Asset(f"file://{tmp_path}/profiles")]
@@ -45,11 +45,11 @@ def test_execute_exports_the_data_interval_and_returns_a_summary(
 def test_a_connection_marked_reauth_required_is_skipped_with_the_fix(
     connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
 ) -> None:
-    emulator_client.reset(accounts=1, media=5)
+    now = pinned(emulator_client, accounts=1, media=5)
     connect(status="reauth_required", status_reason="the password was changed")
     operator = InstagramMediaToStorageOperator(task_id="export", destination=f"file://{tmp_path}")
     with pytest.raises(AirflowSkipException, match=r"the password was changed.*new long-lived token"):
-        operator.execute(context(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)))
+        operator.execute(context(now - timedelta(days=1), now))
     assert not any(tmp_path.iterdir())
 
 
@@ -57,12 +57,36 @@ def test_a_connection_marked_reauth_required_is_skipped_with_the_fix(
     ("options", "message"),
     [
         ({"file_format": "xlsx"}, "parquet, jsonl, csv"),
-        ({"lookback_days": -1}, "lookback_days"),
+        ({"lookback_days": -1}, "lookback_days must be a whole number from 0 to 3660, not -1"),
+        ({"lookback_days": 10**9}, r"lookback_days .*not 1000000000: .*use full_snapshot=True"),
+        ({"lookback_days": "two"}, "lookback_days must be a whole number"),
+        ({"lookback_days": True}, "lookback_days must be a whole number"),
+        ({"slice_days": 0}, "slice_days must be a whole number from 1 to 3660, not 0"),
+        ({"max_concurrency": 0}, "max_concurrency must be a whole number from 1 to 32, not 0"),
+        ({"max_concurrency": 33}, "max_concurrency must be a whole number from 1 to 32, not 33"),
     ],
-)
+    ids=["format", "negative-lookback", "huge-lookback", "word-lookback", "bool-lookback", "zero-slice-days",
+         "no-concurrency", "too-much-concurrency"],
+)  # fmt: skip
 def test_bad_options_fail_at_parse_time(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         InstagramMediaToStorageOperator(task_id="export", destination="file:///tmp/x", **options)
+
+
+def test_templated_options_are_checked_once_rendered(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path
+) -> None:
+    now = pinned(emulator_client, accounts=1, media=5)
+    connect()
+    operator = InstagramMediaToStorageOperator(
+        task_id="export", destination=f"file://{tmp_path}", lookback_days="{{ params.lookback_days }}",
+        slice_days="{{ params.slice_days }}", max_concurrency="{{ params.max_concurrency }}",
+    )  # fmt: skip
+    operator.render_template_fields({"params": {"lookback_days": 10**9, "slice_days": 7, "max_concurrency": 2}})
+    emulator_client.reset_calls()
+    with pytest.raises(ValueError, match=r"lookback_days .*not '1000000000': .*use full_snapshot=True"):
+        operator.execute(context(now - timedelta(days=1), now))
+    assert not any(tmp_path.iterdir()) and emulator_client.calls() == {}, "refused before any call or file"
 
 
 @pytest.mark.parametrize(
@@ -71,8 +95,8 @@ def test_bad_options_fail_at_parse_time(options: dict[str, Any], message: str) -
 def test_bad_destinations_name_the_fix(
     connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, destination: str, message: str
 ) -> None:
-    emulator_client.reset(accounts=1, media=5)
+    now = pinned(emulator_client, accounts=1, media=5)
     connect()
     operator = InstagramMediaToStorageOperator(task_id="export", destination=destination)
     with pytest.raises(ValueError, match=message):
-        operator.execute(context(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)))
+        operator.execute(context(now - timedelta(days=1), now))
