@@ -105,6 +105,10 @@ class TokenNotWritableError(TokenStoreError):
     """The connection lives where the store cannot write (an environment variable, a secrets backend)."""
 
 
+class AccountRevokedError(InstagramError):
+    """The account was revoked, or its data's deletion requested, while its data was being exported or loaded."""
+
+
 class ConnectionConflictError(TokenStoreError):
     """The connection cannot hold this account: it is of another type, or it is an Instagram app's connection."""
 

@@ -57,9 +57,13 @@ PROFILE_SCHEMA = pa.schema(
         pa.field("media_count", pa.int64()),
         pa.field("exported_at", TIMESTAMP),
         pa.field("api_version", pa.string()),
+        pa.field("professional_account_id", pa.string()),
     ]
 )
-"""One row per account per export: the profile as Instagram answered it at export time."""
+"""One row per account per export: the profile as Instagram answered it at export time. ``id`` and ``user_id``
+are both the account's id (``/me`` ``id``, the id its data is filed under); ``professional_account_id`` is the
+other id the Instagram Login API answers (as ``user_id``). Files written before the ids were unified hold that
+other id in ``user_id``: :func:`profiles_in_todays_terms` reads them in today's terms."""
 
 INSTAGRAM_TIME = "%Y-%m-%dT%H:%M:%S%z"  # 2017-08-31T18:10:00+0000
 
@@ -103,5 +107,19 @@ def media_table(rows: list[dict[str, Any]], **constants: Any) -> pa.Table:
 def profile_row(profile: dict[str, Any], **constants: Any) -> dict[str, Any]:
     """The profile as one row of :data:`PROFILE_SCHEMA` (fields Instagram left out are null)."""
     row = {f.name: profile.get(f.name) for f in PROFILE_SCHEMA}
+    row["user_id"], row["professional_account_id"] = profile.get("id"), profile.get("user_id")
     row.update(constants)
     return row
+
+
+def profiles_in_todays_terms(table: pa.Table) -> pa.Table:
+    """Profile rows with ``user_id`` the account's id: rows written before the ids were unified (no
+    ``professional_account_id``, another id in ``user_id``) get that id moved to ``professional_account_id``."""
+    old = pc.and_(pc.is_null(table["professional_account_id"]), pc.not_equal(table["user_id"], table["id"]))
+    old = pc.fill_null(old, False)
+    if not pc.any(old).as_py():
+        return table
+    professional = pc.if_else(old, table["user_id"], table["professional_account_id"])
+    table = table.set_column(table.schema.get_field_index("professional_account_id"), "professional_account_id",
+                             professional)  # fmt: skip
+    return table.set_column(table.schema.get_field_index("user_id"), "user_id", table["id"])

@@ -112,6 +112,8 @@ class MediaExport:
     :param row_group_rows: rows per Parquet row group.
     :param progress_seconds: how often progress is logged.
     :param clock: "now" for the rows' ``exported_at`` stamp (default: the wall clock, in UTC).
+    :param before_publish: called once everything is staged, right before it is published; whatever it raises
+        aborts the export with nothing published (the operator asks whether the account was revoked meanwhile).
     :raises ValueError: an option is out of its bounds (``airflow_provider_instagram.options``) or unknown.
     """
 
@@ -119,9 +121,10 @@ class MediaExport:
         self, hook_factory: Callable[[], InstagramHook], destination: ObjectStoragePath, window: ExportWindow, *,
         conn_id: str, file_format: str = "parquet", fields: Sequence[str] | None = None, copy_files: bool = False,
         max_concurrency: int = 8, slice_days: int = 7, row_group_rows: int = 10_000, progress_seconds: float = 5.0,
-        clock: Clock = utcnow,
+        clock: Clock = utcnow, before_publish: Callable[[], None] = lambda: None,
     ) -> None:  # fmt: skip
         self.hook_factory, self.destination, self.window, self.conn_id = hook_factory, destination, window, conn_id
+        self.before_publish = before_publish
         self.file_format = check_format(file_format)
         self.fields = _with_required(fields)
         self.copy_files = copy_files
@@ -154,6 +157,7 @@ class MediaExport:
         try:
             days, rows, counts = self._read_slices(slices, hook, staged, user_id, constants)
             owned = self._finish(staged, user_id, days, profile, constants)
+            self.before_publish()
             published = staged.publish(owned)
         except BaseException:
             staged.abort()

@@ -20,6 +20,8 @@ from airflow.sdk import BaseHook
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram._compat import cached_property
 from airflow_provider_instagram.account import extras as keys
+from airflow_provider_instagram.account.ids import checked_id
+from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
@@ -312,9 +314,17 @@ class InstagramHook(BaseHook):
         # pyarrow is imported here, not at module level: the token refresh imports this hook in every task.
         from airflow_provider_instagram.schema import flatten_media, media_table
 
-        table = media_table(flatten_media(self.iter_media(since=since, until=until), self.params.extra.get("user_id")))
+        table = media_table(flatten_media(self.iter_media(since=since, until=until), self.account_user_id()))
         frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
         return frame
+
+    def account_user_id(self) -> str:
+        """The account's id (``/me`` ``id``, what its data is filed under): the connection's ``user_id`` extra once
+        confirmed (onboarding and the token refresh record it), else one ``/me`` call."""
+        record = AccountRecord.from_extras(self.params.conn_id, self.params.extra)
+        if record.user_id and record.ids_confirmed(self.params.api):
+            return record.user_id
+        return checked_id(self.get_profile(["id"]).get("id"), f"the user id /me answers for {self.params.conn_id!r}")
 
     # ------------------------------------------------------------------ Airflow UI
     def test_connection(self) -> tuple[bool, str]:

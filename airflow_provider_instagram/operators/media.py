@@ -10,7 +10,10 @@ from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator, ObjectStorage
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_instagram.account.extras import parse_extras
+from airflow_provider_instagram.account.gate import PublishGate
 from airflow_provider_instagram.account.record import AccountRecord
+from airflow_provider_instagram.deletion.purge import delete_files
+from airflow_provider_instagram.exceptions import AccountRevokedError
 from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.media_export import MediaExport
 from airflow_provider_instagram.export.window import ExportWindow
@@ -99,12 +102,20 @@ class InstagramMediaToStorageOperator(BaseOperator):
                 "(README: 'Bringing back an account marked reauth_required') and the next run exports it again."
             )
         destination = storage_path(self.destination)
+        gate = PublishGate(self.instagram_conn_id)
         export = MediaExport(
             lambda: InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection),
             destination, window, conn_id=self.instagram_conn_id, file_format=self.file_format, fields=self.fields,
             copy_files=self.copy_files, max_concurrency=max_concurrency, slice_days=slice_days,
+            before_publish=gate.check,
         )  # fmt: skip
-        summary = export.run().to_dict()
+        try:
+            summary = export.run().to_dict()
+        except AccountRevokedError as exc:
+            raise AirflowSkipException(str(exc)) from None
+        if gate.deletion_requested():  # arrived while the files were published: take them back
+            delete_files(destination, [summary["user_id"]])
+            raise AirflowSkipException(gate.deletion_note())
         summary["destination"] = public_uri(destination)
         self._announce(context, destination, summary)
         self.log.info("Exported %s", summary)

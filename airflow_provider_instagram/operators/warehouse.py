@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_provider_instagram.account.ids import USER_ID, checked_id
-from airflow_provider_instagram.exceptions import InstagramConfigError
+from airflow_provider_instagram.account.gate import PublishGate
+from airflow_provider_instagram.account.ids import checked_id
+from airflow_provider_instagram.deletion.purge import delete_rows
+from airflow_provider_instagram.exceptions import AccountRevokedError, InstagramConfigError
+from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.arguments import (
     TEMPLATE,
     checked_unless_templated,
@@ -17,6 +21,7 @@ from airflow_provider_instagram.operators.arguments import (
     storage_path,
 )
 from airflow_provider_instagram.options import BATCH_ROWS, LOOKBACK_DAYS
+from airflow_provider_instagram.schema import profiles_in_todays_terms
 from airflow_provider_instagram.warehouse.dialects import dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
 from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
@@ -41,9 +46,10 @@ class InstagramExportToSqlOperator(BaseOperator):
         (templated)
     :param sql_conn_id: a connection whose hook is a common.sql ``DbApiHook`` (postgres, sqlite, duckdb...).
         (templated)
-    :param user_id: the account's Instagram user id. (templated)
-    :param instagram_conn_id: where to read ``user_id`` from (its ``user_id`` extra) when ``user_id`` is not given.
-        (templated)
+    :param user_id: the account's id (``/me`` ``id``, the export's ``user_id=`` partition). (templated)
+    :param instagram_conn_id: the account's connection: where ``user_id`` comes from when it is not given (its
+        ``user_id`` extra, else one ``/me`` call), and what is asked right before the commit whether the account
+        was revoked meanwhile (then nothing is loaded). (templated)
     :param since: start of the window (default: the run's data interval start). (templated)
     :param until: end of the window, exclusive (default: the run's data interval end). (templated)
     :param lookback_days: also load this many days before ``since``; use the export's value (0 to 3660).
@@ -95,15 +101,25 @@ class InstagramExportToSqlOperator(BaseOperator):
                       user_id, window.describe(), len(media_parts), len(profile_parts), public_uri(source),
                       self.sql_conn_id)  # fmt: skip
         hook = self.sql_hook()
+        gate = PublishGate(self.instagram_conn_id) if self.instagram_conn_id else None
         connection = hook.get_conn()
         try:
             loads = WarehouseLoader(connection, dialect_of(connection, hook.placeholder)).load(
                 user_id,
                 [
                     TableBatches(media, part_batches(media_parts, media.schema, batch_rows), days),
-                    TableBatches(profiles, part_batches(profile_parts, profiles.schema, batch_rows)),
+                    TableBatches(
+                        profiles,
+                        map(profiles_in_todays_terms, part_batches(profile_parts, profiles.schema, batch_rows)),
+                    ),
                 ],
+                before_commit=gate.check if gate else lambda: None,
             )
+            if gate and gate.deletion_requested():  # arrived while the rows were committed: take them back
+                delete_rows(connection, [user_id], hook.placeholder, (media, profiles))
+                raise AirflowSkipException(gate.deletion_note())
+        except AccountRevokedError as exc:
+            raise AirflowSkipException(str(exc)) from None
         finally:
             connection.close()
         summary = {
@@ -127,15 +143,11 @@ class InstagramExportToSqlOperator(BaseOperator):
         return hook
 
     def _user_id(self) -> str:
-        """The account's id, checked before it names a folder to read (argument, else the connection's extra)."""
+        """The account's id, checked before it names a folder to read: the argument, else the connection's
+        ``user_id`` extra, else (a connection the refresh has not confirmed yet) what ``/me`` answers."""
         if self.user_id:
             return checked_id(self.user_id, "user_id")
         if not self.instagram_conn_id:
             raise InstagramConfigError("Give user_id, or instagram_conn_id to read the user id from")
-        extra = BaseHook.get_connection(self.instagram_conn_id).extra_dejson or {}
-        if not extra.get(USER_ID):
-            raise InstagramConfigError(
-                f"Connection {self.instagram_conn_id!r} has no 'user_id' extra; pass user_id, or run the token "
-                "refresh (it records the user id) first"
-            )
-        return checked_id(extra[USER_ID], f"the 'user_id' extra of connection {self.instagram_conn_id!r}")
+        hook = InstagramHook(instagram_conn_id=self.instagram_conn_id)
+        return hook.account_user_id()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -72,14 +72,20 @@ class WarehouseLoader:
     def __init__(self, connection: Any, dialect: Dialect) -> None:
         self.connection, self.dialect = connection, dialect
 
-    def load(self, user_id: str, tables: Iterable[TableBatches]) -> list[TableLoad]:
-        """Stage, merge and prune every table; commit once. Any error rolls everything back and is re-raised."""
+    def load(
+        self, user_id: str, tables: Iterable[TableBatches], before_commit: Callable[[], None] = lambda: None
+    ) -> list[TableLoad]:
+        """Stage, merge and prune every table; commit once. Any error rolls everything back and is re-raised.
+
+        :param before_commit: called right before the commit; whatever it raises rolls the load back.
+        """
         # A DuckDB "cursor" is a second connection with its own transaction: use the connection itself.
         cursor = self.connection if self.dialect.name == "duckdb" else self.connection.cursor()
         try:
             if self.dialect.name in ("sqlite", "duckdb"):  # their drivers would run DDL outside a transaction
                 cursor.execute("BEGIN")
             loads = [self._load_table(cursor, user_id, table) for table in tables]
+            before_commit()
             self.connection.commit()
         except BaseException:
             self.connection.rollback()
@@ -95,6 +101,8 @@ class WarehouseLoader:
         # A table created by this (uncommitted) load is empty and invisible to others: a plain INSERT of the
         # distinct staged rows does what the merge would, without its per-row conflict checks.
         created, added = ensure_table(cursor, self.dialect, spec)
+        for statement in [] if created else spec.upgrade_sql(added):
+            cursor.execute(statement)
         result = TableLoad(spec.name, columns_added=tuple(added))
         staging = STAGING_PREFIX + spec.name
         if self.dialect.name != "postgresql":  # PostgreSQL's temp table drops itself at commit

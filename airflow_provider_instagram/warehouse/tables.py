@@ -1,9 +1,9 @@
 """The warehouse tables: names, keys and indexes, created from the export schemas and grown with them.
 
 Both tables lead their primary key with the account's id (``instagram_media.user_id``, ``instagram_profiles.id``:
-the same app-scoped id, which names the export's partitions), so that "delete everything of user X" (the
-data-deletion path) is one statement per table that uses the key's index. (A profile's ``user_id`` column is a
-different id that Instagram returns: the professional account's IG user id.)
+the same app-scoped id, which names the export's partitions and is also each table's ``user_id``), so that
+"delete everything of user X" (the data-deletion path) is one statement per table that uses the key's index.
+The other id Instagram answers, the professional account's, is ``instagram_profiles.professional_account_id``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class TableSpec:
     :param owner: the column holding the account's id.
     :param time_column: the column whose UTC day places a row in a partition.
     :param indexes: further indexes, each a tuple of columns.
+    :param upgrades: per column added to an existing table, the statement (``{table}`` filled in) that brings the
+        table's earlier rows to today's terms in the same transaction.
     """
 
     name: str
@@ -38,6 +40,11 @@ class TableSpec:
     owner: str
     time_column: str
     indexes: tuple[tuple[str, ...], ...] = ()
+    upgrades: tuple[tuple[str, str], ...] = ()
+
+    def upgrade_sql(self, added: Sequence[str]) -> list[str]:
+        """The upgrades of the columns just added to an existing table."""
+        return [sql.format(table=quote(self.name)) for column, sql in self.upgrades if column in added]
 
     @property
     def columns(self) -> list[str]:
@@ -81,7 +88,20 @@ def media_table(prefix: str = "instagram_") -> TableSpec:
 
 def profile_table(prefix: str = "instagram_") -> TableSpec:
     """One profile snapshot per account and export, keyed by the account's id and the snapshot time."""
-    return TableSpec(f"{prefix}profiles", "profiles", PROFILE_SCHEMA, ("id", "exported_at"), "id", "exported_at")
+    # Rows loaded before the ids were unified hold the professional account's id in user_id.
+    unify = (
+        "UPDATE {table} SET professional_account_id = user_id, user_id = id "
+        "WHERE professional_account_id IS NULL AND user_id <> id"
+    )
+    return TableSpec(
+        f"{prefix}profiles",
+        "profiles",
+        PROFILE_SCHEMA,
+        ("id", "exported_at"),
+        "id",
+        "exported_at",
+        upgrades=(("professional_account_id", unify),),
+    )
 
 
 def existing_columns(cursor: Any, dialect: Dialect, table: str) -> list[str]:

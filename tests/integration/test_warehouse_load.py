@@ -251,3 +251,21 @@ def _keyed_by_user(warehouse: Warehouse, statement: str, user_id: str) -> bool:
         plan = " ".join(r[0] for r in cursor.fetchall())
         conn.rollback()
         return "Index" in plan
+
+
+def test_profiles_loaded_before_the_ids_were_unified_are_brought_to_todays_terms(
+    warehouse: Warehouse, exported: tuple[Path, dict[str, Any], str], emulator_client: EmulatorClient,
+) -> None:  # fmt: skip
+    """Earlier versions loaded the professional account's id into instagram_profiles.user_id and had no
+    professional_account_id column: the next load adds the column and moves that id there, in its transaction."""
+    source, context, user_id = exported
+    load(source, context, user_id)
+    professional = emulator_client.seed()["accounts"][0]["professional_account_id"]
+    warehouse.execute(f"ALTER TABLE {PROFILES} DROP COLUMN professional_account_id")  # as an earlier version left it
+    warehouse.execute(f"UPDATE {PROFILES} SET user_id = ?", professional)
+
+    summary = load(source, context, user_id)
+
+    assert summary["tables"][1]["columns_added"] == ["professional_account_id"]
+    rows = warehouse.rows(f"SELECT id, user_id, professional_account_id FROM {PROFILES}")
+    assert rows == [(user_id, user_id, professional)]

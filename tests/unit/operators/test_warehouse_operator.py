@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_instagram.exceptions import InvalidIdError
+from airflow_provider_instagram.exceptions import InstagramConfigError, InvalidIdError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
 
@@ -33,7 +33,7 @@ def test_a_user_id_extra_that_would_read_another_folder_is_refused_naming_the_co
     connect(user_id="1/../../outside")
     load = operator(tmp_path, instagram_conn_id="instagram_default")
     context: Any = {"data_interval_start": NOV_27, "data_interval_end": NOV_28}
-    with pytest.raises(InvalidIdError, match=r"'user_id' extra of connection 'instagram_default' '1/\.\./"):
+    with pytest.raises(InstagramConfigError, match=r"Connection 'instagram_default': extra 'user_id' is '1/\.\./"):
         load.execute(context)
     assert list(tmp_path.iterdir()) == []
 
