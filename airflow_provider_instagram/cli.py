@@ -7,6 +7,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from airflow_provider_instagram.account.extras import DEFAULT_APP_CONN_ID
+
 
 def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
@@ -87,9 +89,10 @@ def _add_connect(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "through Airflow's REST API. The app secret comes from the app connection or $INSTAGRAM_CLIENT_SECRET.",
     )
     parser.add_argument("--conn-id", required=True, help="the account's connection to create or update")
-    parser.add_argument("--app-conn-id", default="instagram_default",
-                        help="connection holding the Instagram app: login = app id, password = app secret, extra "
-                             "redirect_uri (default instagram_default); '' to give every setting below")  # fmt: skip
+    parser.add_argument("--app-conn-id", default=DEFAULT_APP_CONN_ID,
+                        help="connection holding the Instagram app: login = app id, password = app secret, "
+                             f"extra redirect_uri (default {DEFAULT_APP_CONN_ID}); '' to give every setting below",
+                        )  # fmt: skip
     parser.add_argument("--client-id", help="Instagram app id (overrides the app connection's)")
     parser.add_argument("--redirect-uri", help="redirect URI registered for the app")
     parser.add_argument("--graph-url", help="Graph API base URL (default https://graph.instagram.com)")

@@ -16,6 +16,10 @@ from airflow_provider_instagram.account.ids import PROFESSIONAL_ACCOUNT_ID, USER
 from airflow_provider_instagram.exceptions import InstagramConfigError
 
 CONN_TYPE = "instagram"
+# Where onboarding and Meta's callbacks look for the Instagram app when none is named. Not the hook's default
+# connection (``instagram_default``, an account): an account saved over its app connection would overwrite the
+# app secret.
+DEFAULT_APP_CONN_ID = "instagram_app"
 # Connections made through Airflow 2's form kept their extras under this prefix.
 LEGACY_PREFIX = "extra__instagram__"
 

@@ -144,9 +144,7 @@ class AccountWriter:
             )
         row = self.transport.rows([conn_id]).get(conn_id)
         self._check_row(conn_id, row)
-        users = sorted(
-            r.conn_id for r in self.transport.instagram_rows() if r.conn_id != conn_id and _app_of(r) == conn_id
-        )
+        users = sorted(r.conn_id for r in self.transport.instagram_rows() if _app_of(r) == conn_id != r.conn_id)
         if users:
             raise ConnectionConflictError(
                 f"Connection {conn_id!r} is the app connection of {', '.join(users[:5])}"
@@ -227,6 +225,11 @@ class AccountWriter:
         failed = {conn_id: exc for conn_id, exc in errors.items() if exc is not None}
         if failed:
             raise TokenStoreError(f"Could not revoke {', '.join(sorted(failed))}: {next(iter(failed.values()))}")
+
+
+def app_connection_ids(rows: Sequence[StoredRow]) -> set[str]:
+    """The connections among ``rows`` that others name as their app connection (they hold an app secret)."""
+    return {app for row in rows if (app := _app_of(row)) is not None}
 
 
 def _app_of(row: StoredRow) -> str | None:

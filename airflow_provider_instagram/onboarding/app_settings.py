@@ -23,8 +23,9 @@ def read_app_connection(app_conn_id: str) -> Any:
         app = Connection.get_connection_from_secrets(app_conn_id)
     except Exception as exc:  # AirflowNotFoundException, or no metadata database where the command runs
         raise OnboardingError(
-            f"Cannot read the app connection {app_conn_id!r} ({type(exc).__name__}: {exc}). Create it: login = "
-            "Instagram app id, password = app secret, extra redirect_uri; or give the app's settings directly"
+            f"Cannot read the app connection {app_conn_id!r} ({type(exc).__name__}). Create it (type instagram, "
+            "login = Instagram app id, password = app secret, extra redirect_uri), or name the one you have (the "
+            f"default is {keys.DEFAULT_APP_CONN_ID}; it used to be instagram_default)"
         ) from None
     if app.conn_type != keys.CONN_TYPE:  # its password would be sent to Instagram as the app secret
         raise OnboardingError(

@@ -102,7 +102,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
                 "(README: 'Bringing back an account marked reauth_required') and the next run exports it again."
             )
         destination = storage_path(self.destination)
-        gate = PublishGate(self.instagram_conn_id)
+        gate = self.publish_gate()
         export = MediaExport(
             lambda: InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection),
             destination, window, conn_id=self.instagram_conn_id, file_format=self.file_format, fields=self.fields,
@@ -120,6 +120,10 @@ class InstagramMediaToStorageOperator(BaseOperator):
         self._announce(context, destination, summary)
         self.log.info("Exported %s", summary)
         return summary
+
+    def publish_gate(self) -> PublishGate:
+        """What is asked, right before and after publishing, whether the account's data may still be published."""
+        return PublishGate(self.instagram_conn_id)
 
     def _announce(self, context: Context, destination: ObjectStoragePath, summary: dict[str, Any]) -> None:
         """Asset events on every ``AssetAlias`` outlet: the destination is only known at run time (templated)."""

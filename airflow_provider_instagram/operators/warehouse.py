@@ -101,7 +101,7 @@ class InstagramExportToSqlOperator(BaseOperator):
                       user_id, window.describe(), len(media_parts), len(profile_parts), public_uri(source),
                       self.sql_conn_id)  # fmt: skip
         hook = self.sql_hook()
-        gate = PublishGate(self.instagram_conn_id) if self.instagram_conn_id else None
+        gate = self.publish_gate()
         connection = hook.get_conn()
         try:
             loads = WarehouseLoader(connection, dialect_of(connection, hook.placeholder)).load(
@@ -128,6 +128,11 @@ class InstagramExportToSqlOperator(BaseOperator):
         }  # fmt: skip
         self.log.info("Loaded %s", summary)
         return summary
+
+    def publish_gate(self) -> PublishGate | None:
+        """What is asked, right before and after the commit, whether the account's data may still be loaded
+        (``None`` without ``instagram_conn_id``: a load by ``user_id`` alone has no connection to ask)."""
+        return PublishGate(self.instagram_conn_id) if self.instagram_conn_id else None
 
     def sql_hook(self) -> DbApiHook:
         """The SQL connection's common.sql hook, or an error that names the connection and the fix."""

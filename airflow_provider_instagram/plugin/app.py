@@ -32,7 +32,7 @@ from airflow_provider_instagram.signed_request import check_format
 
 log = logging.getLogger(__name__)
 
-DEFAULT_APP_CONN_ID = "instagram_default"
+DEFAULT_APP_CONN_ID = keys.DEFAULT_APP_CONN_ID
 _ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 CONN_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 CALLBACK_PATH, DEAUTHORIZE_PATH, DELETION_PATH = "/oauth/callback", "/meta/deauthorize", "/meta/data-deletion"

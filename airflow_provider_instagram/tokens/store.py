@@ -10,7 +10,12 @@ from typing import Any
 from airflow_provider_instagram.account.extras import parse_extras
 from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.account.rest import RestTransport
-from airflow_provider_instagram.account.writer import AccountWriter, ConnectionTransport, LifecycleWrite
+from airflow_provider_instagram.account.writer import (
+    AccountWriter,
+    ConnectionTransport,
+    LifecycleWrite,
+    app_connection_ids,
+)
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID, AirflowApiClient
 from airflow_provider_instagram.exceptions import InstagramConfigError, TokenNotWritableError, TokenStoreError
 from airflow_provider_instagram.masking import mark_masked
@@ -53,9 +58,14 @@ class TokenStore:
         self.writer = AccountWriter(transport)
 
     def list_accounts(self) -> AccountListing:
-        """Every ``instagram`` connection the transport can write, with its record (no secret)."""
+        """Every ``instagram`` account connection the transport can write, with its record (no secret). App
+        connections (those other connections name in ``app_conn_id``) hold an app secret, not a token: left out."""
         listing = AccountListing([])
-        for row in self.transport.instagram_rows():
+        rows = self.transport.instagram_rows()
+        apps = app_connection_ids(rows)
+        for row in rows:
+            if row.conn_id in apps:
+                continue
             try:
                 listing.records.append(row.record())
             except InstagramConfigError as exc:

@@ -6,6 +6,8 @@ Each test exports from the emulator with the real export, then loads those files
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_provider_instagram.account.gate import PublishGate, read_record
+from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import ExportNotFoundError
 from airflow_provider_instagram.export.formats import FORMATS
@@ -269,3 +274,42 @@ def test_profiles_loaded_before_the_ids_were_unified_are_brought_to_todays_terms
     assert summary["tables"][1]["columns_added"] == ["professional_account_id"]
     rows = warehouse.rows(f"SELECT id, user_id, professional_account_id FROM {PROFILES}")
     assert rows == [(user_id, user_id, professional)]
+
+
+class GatedLoad(InstagramExportToSqlOperator):
+    """The load, with Meta's data-deletion callback landing while it commits (see test_media_operator)."""
+
+    marks_before_read: int
+
+    def publish_gate(self) -> PublishGate:
+        reads = [0]
+
+        def read(conn_id: str) -> AccountRecord:
+            reads[0] += 1
+            if reads[0] == self.marks_before_read:
+                key = f"AIRFLOW_CONN_{conn_id.upper()}"
+                conn = json.loads(os.environ[key])
+                marks = {"status": "revoked", "deletion_requested_at": "2026-11-28T10:31:00+00:00"}
+                os.environ[key] = json.dumps({**conn, "extra": {**conn["extra"], **marks}})
+            return read_record(conn_id)
+
+        return PublishGate(str(self.instagram_conn_id), read=read)
+
+
+@pytest.mark.parametrize("when", [1, 2], ids=["before-the-commit", "after-the-commit"])
+def test_a_load_never_leaves_rows_of_an_account_whose_deletion_was_requested_meanwhile(
+    warehouse: Warehouse, exported: tuple[Path, dict[str, Any], str], connect: Any, when: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    source, context, user_id = exported
+    connect()
+    monkeypatch.setenv("AIRFLOW_CONN_INSTAGRAM_DEFAULT", os.environ["AIRFLOW_CONN_INSTAGRAM_DEFAULT"])  # restored
+    operator = GatedLoad(task_id="load", source=f"file://{source}", sql_conn_id=CONN_ID,
+                         instagram_conn_id="instagram_default")  # fmt: skip
+    operator.marks_before_read = when
+    with pytest.raises(AirflowSkipException, match="nothing was published" if when == 1 else "removed again"):
+        operator.execute(context)  # type: ignore[arg-type]
+    if when == 1:  # rolled back whole: not even the tables it created are left
+        assert not {MEDIA, PROFILES} & warehouse.tables()
+    else:
+        assert warehouse.count(MEDIA, user_id) == 0 and warehouse.count(PROFILES, None) == 0

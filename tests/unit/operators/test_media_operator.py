@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_provider_instagram.account.gate import PublishGate, read_record
+from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
@@ -100,3 +103,62 @@ def test_bad_destinations_name_the_fix(
     operator = InstagramMediaToStorageOperator(task_id="export", destination=destination)
     with pytest.raises(ValueError, match=message):
         operator.execute(context(now - timedelta(days=1), now))
+
+
+class MetaMeanwhile:
+    """Reads the account's connection as the operator's gate does, and lets Meta's callback mark it before the
+    ``on``-th read: revoked, and for a data-deletion request with ``deletion_requested_at``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, on: int, deletion: bool) -> None:
+        self.monkeypatch, self.on, self.deletion, self.reads = monkeypatch, on, deletion, 0
+
+    def __call__(self, conn_id: str) -> AccountRecord:
+        self.reads += 1
+        if self.reads == self.on:
+            key = f"AIRFLOW_CONN_{conn_id.upper()}"
+            conn = json.loads(os.environ[key])
+            marks = {"status": "revoked", "status_reason": "the user asked Meta to delete their data"}
+            if self.deletion:
+                marks["deletion_requested_at"] = "2026-11-28T10:31:00+00:00"
+            self.monkeypatch.setenv(key, json.dumps({**conn, "password": "", "extra": {**conn["extra"], **marks}}))
+        return read_record(conn_id)
+
+
+class GatedExport(InstagramMediaToStorageOperator):
+    meanwhile: MetaMeanwhile
+
+    def publish_gate(self) -> PublishGate:
+        return PublishGate(self.instagram_conn_id, read=self.meanwhile)
+
+
+@pytest.mark.parametrize("deletion", [False, True], ids=["deauthorized", "deletion-requested"])
+def test_an_account_revoked_while_it_is_exported_gets_nothing_published(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, deletion: bool,
+) -> None:  # fmt: skip
+    now = pinned(emulator_client, accounts=1, media=40)
+    connect()
+    operator = GatedExport(task_id="export", destination=f"file://{tmp_path}")
+    operator.meanwhile = MetaMeanwhile(monkeypatch, on=1, deletion=deletion)  # before the publish
+    with pytest.raises(AirflowSkipException, match=r"was marked revoked .* nothing was published"):
+        operator.execute(context(now - timedelta(days=5), now))
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_deletion_requested_while_the_files_were_published_takes_them_back(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Meta's callback lands between the check and the end of the publish: the deletion DAG may already have run,
+    so the export removes what it just published itself."""
+    now = pinned(emulator_client, accounts=1, media=40)
+    connect()
+    other = tmp_path / "media" / "user_id=42" / "dt=2026-11-01"
+    other.mkdir(parents=True)
+    (other / "part-00000.parquet").write_bytes(b"another account's data")
+    operator = GatedExport(task_id="export", destination=f"file://{tmp_path}")
+    operator.meanwhile = MetaMeanwhile(monkeypatch, on=2, deletion=True)  # after the publish
+    with pytest.raises(AirflowSkipException, match=r"Meta asked to delete the data .* removed again"):
+        operator.execute(context(now - timedelta(days=5), now))
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == ["media/user_id=42/dt=2026-11-01/part-00000.parquet"]

@@ -10,8 +10,10 @@ import pytest
 from airflow_provider_instagram.account.record import fingerprint, format_time, parse_time
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.tokens.plan import plan_refresh
 from airflow_provider_instagram.tokens.refresh import Outcome, TokenRefresher
-from tests.unit.tokens.conftest import EnvTokenStore
+from airflow_provider_instagram.tokens.store import StoredToken
+from tests.unit.tokens.conftest import FAST, EnvTokenStore
 
 DAY = 86_400
 
@@ -237,3 +239,102 @@ def _works(emulator_client: EmulatorClient, token: str) -> bool:
     import requests
 
     return requests.get(f"{emulator_client.url}/me", params={"access_token": token}, timeout=10).status_code == 200
+
+
+def _meanwhile(change: Callable[[], None]) -> Callable[[str, StoredToken], InstagramHook]:
+    """A hook factory that lets something happen to the connection while its refresh is under way (after the
+    refresh read it, before it writes back): what a human, or Meta's callback, may do at any moment."""
+
+    def factory(conn_id: str, stored: StoredToken) -> InstagramHook:
+        change()
+        return InstagramHook(instagram_conn_id=conn_id, connection=stored.connection, connection_extra=stored.extra,
+                             retry_policy=FAST, sleep=lambda _: None)  # fmt: skip
+
+    return factory
+
+
+def test_a_reconnect_during_the_refresh_is_not_overwritten(
+    seed_accounts: Callable[..., list[str]], store: EnvTokenStore, emulator_client: EmulatorClient,
+    clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    emulator_client.configure(refresh_rotates_token=True)
+    seed_accounts(ig_0={"connected_at": "2026-11-01T00:00:00+00:00"})
+    emulator_client.advance_clock(2 * DAY)
+    reconnected = {**store.conn("ig_0"), "password": "IGAA-the-humans-new-token"}
+    reconnected["extra"] = {**reconnected["extra"], "connected_at": format_time(clock()), "username": "renamed",
+                            "fingerprint": fingerprint("IGAA-the-humans-new-token")}  # fmt: skip
+
+    refresher = TokenRefresher(store, clock=clock, hook_factory=_meanwhile(lambda: store.put("ig_0", **reconnected)))
+    result = refresher.refresh(store.describe("ig_0"))
+
+    assert result.outcome is Outcome.CHANGED and "connected again" in result.detail
+    assert store.conn("ig_0") == {**reconnected, "conn_type": "instagram"}  # token, username, connected_at kept
+
+
+def test_a_revocation_during_the_refresh_is_not_undone(
+    seed_accounts: Callable[..., list[str]], store: EnvTokenStore, emulator_client: EmulatorClient,
+    clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    seed_accounts()
+    emulator_client.advance_clock(2 * DAY)
+    revoked = {**store.conn("ig_1"), "password": ""}
+    revoked["extra"] = {**revoked["extra"], "status": "revoked", "status_reason": "the user removed the app"}
+
+    refresher = TokenRefresher(store, clock=clock, hook_factory=_meanwhile(lambda: store.put("ig_1", **revoked)))
+    result = refresher.refresh(store.describe("ig_1"))
+
+    assert result.outcome is Outcome.CHANGED and "status became revoked" in result.detail
+    assert store.conn("ig_1")["extra"]["status"] == "revoked" and not store.conn("ig_1")["password"]
+
+
+@pytest.mark.parametrize(
+    ("marked", "words"),
+    [({}, "no token in its password field"),
+     ({"status": "revoked", "status_reason": "the user removed the app on 2026-11-29 10:00 UTC"}, "removed the app")],
+    ids=["password-was-empty", "revoked-by-meta"],
+)  # fmt: skip
+def test_a_token_put_in_after_an_account_was_marked_without_one_is_noticed(
+    seed_accounts: Callable[..., list[str]], refresher: TokenRefresher, store: EnvTokenStore,
+    emulator_client: EmulatorClient, marked: dict[str, str], words: str,
+) -> None:  # fmt: skip
+    """The README's recovery: put a new long-lived token into the password field. It used to stay
+    reauth_required forever when the account had been marked with no token (no fingerprint to differ)."""
+    seed_accounts(ig_0=marked)
+    emulator_client.advance_clock(2 * DAY)
+    store.put("ig_0", **{**store.conn("ig_0"), "password": ""})
+    first = refresher.refresh(store.describe("ig_0"))
+    assert first.outcome is Outcome.REAUTH_REQUIRED and words in first.detail
+    assert "fingerprint" not in store.conn("ig_0")["extra"]
+
+    seed = emulator_client.seed()
+    code = emulator_client.issue_code(seed["accounts"][0]["id"])
+    token = InstagramHook(instagram_conn_id="ig_0").get_long_lived_token(code).access_token
+    store.put("ig_0", **{**store.conn("ig_0"), "password": token})  # what the UI's edit form does
+    emulator_client.advance_clock(2 * DAY)
+
+    result = refresher.refresh(store.describe("ig_0"))
+    assert result.outcome is Outcome.REFRESHED
+    extra = store.conn("ig_0")["extra"]
+    assert extra["status"] == "ok" and "status_reason" not in extra
+
+
+def test_app_connections_are_not_refreshed_as_accounts(
+    seed_accounts: Callable[..., list[str]], store: EnvTokenStore, emulator_client: EmulatorClient
+) -> None:
+    """An app connection holds the app secret in its password: it is no token to refresh or mark."""
+    seed = emulator_client.seed()
+    store.put("ig_app", host=seed["graph_url"], login=seed["client_id"], password=seed["client_secret"],
+              extra={"redirect_uri": seed["redirect_uri"]})  # fmt: skip
+    seed_accounts(ig_0={"app_conn_id": "ig_app"})
+    assert "ig_app" not in {r.conn_id for r in store.records()}
+
+
+def test_a_connection_whose_extras_do_not_read_is_reported_and_the_others_go_on(
+    seed_accounts: Callable[..., list[str]], store: EnvTokenStore
+) -> None:
+    seed_accounts()
+    store.put("ig_broken", password="t", extra=["not", "an", "object"])
+    plan = plan_refresh(store)
+    (broken,) = [r for r in plan.settled if r.conn_id == "ig_broken"]
+    assert broken.outcome is Outcome.FAILED and "its extra is a JSON list, not an object" in broken.detail
+    assert sorted(s.conn_id for batch in plan.batches for s in batch) == ["ig_0", "ig_1"]
