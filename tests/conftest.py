@@ -52,11 +52,18 @@ def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Ser
 
 @pytest.fixture(scope="session")
 def airflow_server(
-    airflow_api_proxy: FaultyProxy, s3_server: S3Server, postgres_server: PostgresServer
+    airflow_api_proxy: FaultyProxy,
+    s3_server: S3Server,
+    postgres_server: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AirflowServer]:
-    """One real Airflow (API server, scheduler with LocalExecutor, DAG processor) for the session, on the
-    repository's ``dags/``. Tasks reach the REST API through ``airflow_api_proxy`` (connection airflow_api_default);
-    connection ``dag_warehouse`` is a PostgreSQL database of their own."""
+    """One real Airflow (API server, scheduler with LocalExecutor, DAG processor) for the session, on a DAG folder
+    holding the repository's ``dags/`` (tests may add DAG files of their own to ``server.dags_folder``). Tasks
+    reach the REST API through ``airflow_api_proxy`` (connection airflow_api_default); connection
+    ``dag_warehouse`` is a PostgreSQL database of their own."""
+    dags = tmp_path_factory.mktemp("dags")
+    for dag_file in (REPO / "dags").glob("*.py"):
+        (dags / dag_file.name).symlink_to(dag_file)
     api_conn = {"conn_type": "http", "host": airflow_api_proxy.url, "login": API_USER, "password": API_PASSWORD}
     env = {
         "AIRFLOW_CONN_AIRFLOW_API_DEFAULT": json.dumps(api_conn),
@@ -67,7 +74,7 @@ def airflow_server(
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
     }
-    with AirflowServer(REPO / "dags", env=env, username=API_USER, password=API_PASSWORD) as server:
+    with AirflowServer(dags, env=env, username=API_USER, password=API_PASSWORD) as server:
         airflow_api_proxy.target = server.base_url
         # no accounts yet: the first scheduled run has nothing to alert about
         assert server.settle_first_scheduled_runs(TOKEN_REFRESH_DAG) == ["success"]

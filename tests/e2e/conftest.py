@@ -12,7 +12,7 @@ from airflow_provider_instagram.emulator import EmulatorClient
 from tests.airflow_server import AirflowServer
 from tests.connections import put_connection
 
-APP_CONN, CONN = "web_ig_app", "web_acme"
+APP_CONN, CONN, OTHER = "web_ig_app", "web_acme", "web_other_account"
 
 
 @pytest.fixture
@@ -24,11 +24,12 @@ def instagram_app(airflow_server: AirflowServer, emulator_client: EmulatorClient
     put_connection(airflow_server, APP_CONN, host=seed["graph_url"], login=seed["client_id"],
                    password=seed["client_secret"], extra={"oauth_url": seed["oauth_url"],
                    "authorize_url": seed["authorize_url"], "api_version": seed["api_version"]})  # fmt: skip
-    airflow_server.request("DELETE", f"/api/v2/connections/{CONN}")
+    for conn_id in (CONN, OTHER):
+        airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")
     from airflow.sdk import Connection
 
     app_connection = Connection(conn_id=APP_CONN, conn_type="instagram", host=seed["graph_url"],
                                 extra=json.dumps({"api_version": seed["api_version"]}))  # fmt: skip
     yield {**seed, "callback": callback, "app_connection": app_connection}
-    for conn_id in (CONN, APP_CONN):
+    for conn_id in (CONN, OTHER, APP_CONN):
         airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")

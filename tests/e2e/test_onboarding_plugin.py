@@ -17,14 +17,12 @@ import requests
 from airflow_provider_instagram.account.record import fingerprint
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.warehouse.dialects import POSTGRESQL
-from airflow_provider_instagram.warehouse.tables import media_table, profile_table
 from tests.airflow_server import AirflowServer
 from tests.connections import put_connection, stored_connections
-from tests.e2e.conftest import APP_CONN, CONN
+from tests.e2e.conftest import APP_CONN, CONN, OTHER
 from tests.postgres_server import PostgresServer
 
-DELETION_DAG = "instagram_data_deletion"
+DELETION_DAG, EXPORT_DAG, REFRESH_DAG = "instagram_data_deletion", "instagram_media_export", "instagram_token_refresh"
 
 
 @pytest.fixture
@@ -133,47 +131,83 @@ def test_deny_and_forged_states_save_nothing(
     assert CONN not in stored_connections(airflow_server)
 
 
+def _connect_in_browser(
+    browser: requests.Session, server: AirflowServer, conn_id: str, account: dict[str, Any]
+) -> dict[str, Any]:
+    """The user's whole path on the plugin's pages: start, Allow on Instagram, the result page; the saved row."""
+    page = browser.get(_consent(browser, _start(browser, server, conn_id), account["user_id"]), timeout=60)
+    assert page.status_code == 200 and f"@{account['username']}" in page.text, page.text
+    return stored_connections(server)[conn_id]
+
+
 def test_deauthorize_revokes_the_account_and_a_forged_request_does_nothing(
-    instagram_app: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient
-) -> None:
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer,
+    emulator_client: EmulatorClient,
+) -> None:  # fmt: skip
     account = instagram_app["accounts"][1]
-    put_connection(airflow_server, CONN, password=account["access_token"],
-                   extra={"app_conn_id": APP_CONN, "user_id": account["user_id"], "app_user_id": account["id"],
-                          "status": "ok"})  # fmt: skip
+    connected = _connect_in_browser(browser, airflow_server, CONN, account)
+    assert connected["extra"]["user_id"] == account["id"]  # the id Meta's callbacks name
     url = f"{airflow_server.base_url}/instagram/meta/deauthorize"
     forged = emulator_client.send_signed_request(url, account["id"], app_secret="not the app's secret")
     assert forged["status"] == 400 and forged["body"] == ""
-    assert stored_connections(airflow_server)[CONN]["password"] == account["access_token"]
+    assert stored_connections(airflow_server)[CONN]["password"] == connected["password"]
 
-    answer = emulator_client.send_signed_request(url, account["id"])  # Meta names the app-scoped id
+    answer = emulator_client.send_signed_request(url, account["id"])
     assert answer["status"] == 200 and json.loads(answer["body"])["accounts"] == 1
     saved = stored_connections(airflow_server)[CONN]
     assert not saved["password"] and saved["extra"]["status"] == "revoked"
-    assert "removed the app" in saved["extra"]["status_reason"]
+    assert "removed the app" in saved["extra"]["status_reason"] and "fingerprint" not in saved["extra"]
+    assert "deletion_requested_at" not in saved["extra"]
+
+
+def _refresh_outcome(server: AirflowServer, conn_id: str) -> dict[str, Any]:
+    run_id = server.trigger(REFRESH_DAG, conf={})
+    server.wait_for_run(REFRESH_DAG, run_id, timeout=300)
+    report = server.xcom(REFRESH_DAG, run_id, "health_report")
+    return {a["connection"]: a for a in report["accounts"]}[conn_id]
+
+
+def test_a_revoked_account_comes_back_when_a_new_token_is_put_in_its_password(
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer,
+    emulator_client: EmulatorClient,
+) -> None:  # fmt: skip
+    """The README's recovery, under the real scheduler: Meta revoked the account (its token cleared); a human
+    pastes a new long-lived token into the password field; the next refresh takes it up."""
+    account = instagram_app["accounts"][0]
+    _connect_in_browser(browser, airflow_server, CONN, account)
+    answer = emulator_client.send_signed_request(f"{airflow_server.base_url}/instagram/meta/deauthorize", account["id"])
+    assert answer["status"] == 200
+    assert _refresh_outcome(airflow_server, CONN)["outcome"] == "reauth_required"
+
+    code = emulator_client.issue_code(user=account["username"], redirect_uri=instagram_app["callback"])
+    app = {"client_secret": instagram_app["client_secret"], "redirect_uri": instagram_app["callback"]}
+    from airflow.sdk import Connection
+
+    chain = InstagramHook(instagram_conn_id="chain", connection=Connection(
+        conn_id="chain", conn_type="instagram", host=instagram_app["graph_url"], login=instagram_app["client_id"],
+        extra=json.dumps({**app, "oauth_url": instagram_app["oauth_url"]})))  # fmt: skip
+    token = chain.get_long_lived_token(code).access_token
+    body = {"connection_id": CONN, "conn_type": "instagram", "password": token}  # the UI's edit form, as REST
+    patched = airflow_server.request("PATCH", f"/api/v2/connections/{CONN}", params={"update_mask": "password"},
+                                     json=body)  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    emulator_client.advance_clock(2 * 86_400)  # Instagram refreshes tokens at least 24 h old
+
+    outcome = _refresh_outcome(airflow_server, CONN)
+    assert outcome["outcome"] == "refreshed" and outcome["status"] == "ok"
+    saved = stored_connections(airflow_server)[CONN]
+    assert saved["extra"]["status"] == "ok" and saved["extra"]["fingerprint"] == fingerprint(saved["password"])
 
 
 @pytest.fixture
-def exported(
+def warehouse_and_destination(
     tmp_path: Path, airflow_server: AirflowServer, postgres_server: PostgresServer
 ) -> Iterator[dict[str, Any]]:
-    """Two users' exported files and warehouse rows, and the Variables the deletion DAG reads."""
+    """An empty export destination and PostgreSQL warehouse, set as the Variables both bundled DAGs read."""
     root = tmp_path / "export"
-    for user in ("111", "222"):
-        for folder in ("media", "profiles", "files", "_staging"):
-            part = root / folder / f"user_id={user}" / "dt=2026-11-01"
-            part.mkdir(parents=True)
-            (part / "part-00000.parquet").write_bytes(b"x")
     database = f"deletion_{tmp_path.name.lower().replace('-', '_')}"[:60]
     postgres_server.create_database(database)
     dsn = f"host=127.0.0.1 port={postgres_server.port} user={postgres_server.user} dbname={database}"
-    with psycopg2.connect(dsn) as db, db.cursor() as cursor:
-        for spec in (media_table(), profile_table()):
-            for statement in spec.create_sql(POSTGRESQL):
-                cursor.execute(statement)
-        for user in ("111", "222"):
-            cursor.execute("INSERT INTO instagram_media (user_id, id) VALUES (%s, %s), (%s, %s)",
-                           (user, f"{user}-1", user, f"{user}-2"))  # fmt: skip
-            cursor.execute("INSERT INTO instagram_profiles (id, exported_at) VALUES (%s, now())", (user,))
     put_connection(airflow_server, "deletion_wh", conn_type="postgres", host="127.0.0.1", port=postgres_server.port,
                    login=postgres_server.user, schema=database)  # fmt: skip
     variables = {"instagram_export_destination": f"file://{root}", "instagram_warehouse_conn_id": "deletion_wh"}
@@ -186,41 +220,57 @@ def exported(
     airflow_server.request("DELETE", "/api/v2/connections/deletion_wh")
 
 
+def _rows_by_user(dsn: str) -> dict[str, dict[str, int]]:
+    with psycopg2.connect(dsn) as db, db.cursor() as cursor:
+        cursor.execute("SELECT user_id, count(*) FROM instagram_media GROUP BY user_id")
+        media = dict(cursor.fetchall())
+        cursor.execute("SELECT id, count(*) FROM instagram_profiles GROUP BY id")
+        return {"media": media, "profiles": dict(cursor.fetchall())}
+
+
 def test_data_deletion_removes_one_users_files_and_rows_and_nothing_else(
-    instagram_app: dict[str, Any],
-    exported: dict[str, Any],
-    airflow_server: AirflowServer,
-    emulator_client: EmulatorClient,
-) -> None:
-    account = instagram_app["accounts"][0]
-    put_connection(airflow_server, CONN, password=account["access_token"], extra={
-        "app_conn_id": APP_CONN, "user_id": "111", "app_user_id": account["id"], "status": "ok",
-    })  # fmt: skip
+    instagram_app: dict[str, Any], browser: requests.Session, warehouse_and_destination: dict[str, Any],
+    airflow_server: AirflowServer, emulator_client: EmulatorClient,
+) -> None:  # fmt: skip
+    """Both users onboarded on the plugin's pages and exported with the warehouse load by the bundled DAG; Meta
+    then asks to delete the first user's data."""
+    alice, bob = instagram_app["accounts"][:2]
+    _connect_in_browser(browser, airflow_server, CONN, alice)
+    _connect_in_browser(browser, airflow_server, OTHER, bob)
+    airflow_server.wait_for_dag(EXPORT_DAG)
+    export_run = airflow_server.trigger(EXPORT_DAG, conf={"conn_ids": [CONN, OTHER], "lookback_days": 30})
+    assert airflow_server.wait_for_run(EXPORT_DAG, export_run, timeout=300) == "success"
+    root: Path = warehouse_and_destination["root"]
+    users = {alice["id"], bob["id"]}
+    assert {p.name for p in (root / "media").iterdir()} == {f"user_id={u}" for u in users}
+    assert set(_rows_by_user(warehouse_and_destination["dsn"])["media"]) == users
+
     airflow_server.wait_for_dag(DELETION_DAG)
     answer = emulator_client.send_signed_request(f"{airflow_server.base_url}/instagram/meta/data-deletion",
-                                                 account["id"])  # fmt: skip
+                                                 alice["id"])  # fmt: skip
     assert answer["status"] == 200, answer
     body = json.loads(answer["body"])
     code = body["confirmation_code"]
     assert code.isalnum() and body["url"] == f"{airflow_server.base_url}/instagram/meta/deletion/{code}"
+    saved = stored_connections(airflow_server)[CONN]  # revoked before the DAG even starts
+    assert not saved["password"] and saved["extra"]["status"] == "revoked"
+    assert saved["extra"]["deletion_requested_at"]
 
     assert airflow_server.wait_for_run(DELETION_DAG, f"meta_deletion__{code}", timeout=300) == "success"
     status = requests.get(body["url"], timeout=30)
     assert status.status_code == 200 and "<b id='status'>done</b>" in status.text
-    assert account["username"] not in status.text and "user_id" not in status.text
-
-    root: Path = exported["root"]
-    remaining = sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))
-    assert remaining == [f"{f}/user_id=222/dt=2026-11-01/part-00000.parquet"
-                         for f in ("_staging", "files", "media", "profiles")]  # fmt: skip
-    with psycopg2.connect(exported["dsn"]) as db, db.cursor() as cursor:
-        cursor.execute("SELECT user_id, count(*) FROM instagram_media GROUP BY user_id")
-        assert dict(cursor.fetchall()) == {"222": 2}
-        cursor.execute("SELECT id FROM instagram_profiles")
-        assert cursor.fetchall() == [("222",)]
-    saved = stored_connections(airflow_server)[CONN]
-    assert not saved["password"] and saved["extra"]["status"] == "revoked"
+    assert alice["username"] not in status.text and "user_id" not in status.text
+    left = {str(p.relative_to(root)).split("/")[1] for p in root.rglob("*.parquet")}
+    assert left == {f"user_id={bob['id']}"}
+    rows = _rows_by_user(warehouse_and_destination["dsn"])
+    assert set(rows["media"]) == {bob["id"]} and set(rows["profiles"]) == {bob["id"]}
+    assert stored_connections(airflow_server)[OTHER]["extra"]["status"] == "ok"
     assert requests.get(f"{airflow_server.base_url}/instagram/meta/deletion/nosuchcode", timeout=30).status_code == 404
+
+    # The next daily export leaves the revoked account out: nothing of it is published again.
+    again = airflow_server.trigger(EXPORT_DAG, conf={"lookback_days": 30})
+    assert airflow_server.wait_for_run(EXPORT_DAG, again, timeout=300) == "success"
+    assert {str(p.relative_to(root)).split("/")[1] for p in root.rglob("*.parquet")} == {f"user_id={bob['id']}"}
 
 
 def test_a_forged_deletion_request_starts_nothing(
@@ -247,7 +297,11 @@ def test_other_types_of_connection_are_neither_overwritten_nor_used_as_the_app(
     put_connection(airflow_server, "web_pg", conn_type="postgres", host="db", password="another password")
     token = _form_token(browser.get(f"{airflow_server.base_url}/instagram/", timeout=30).text)
     try:
-        cases = ((CONN, APP_CONN, 409, "is of type postgres"), ("web_other", "web_pg", 400, "not an Instagram app"))
+        cases = (
+            (CONN, APP_CONN, 409, "is of type &#x27;postgres&#x27;"),
+            ("web_other", "web_pg", 400, "not an Instagram app"),
+            (APP_CONN, APP_CONN, 409, "is the app connection"),  # the user's token would overwrite the app secret
+        )
         for conn_id, app_conn_id, status, words in cases:
             form = {"conn_id": conn_id, "app_conn_id": app_conn_id, "form_token": token}
             answer = browser.post(
