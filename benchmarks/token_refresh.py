@@ -67,6 +67,7 @@ def put_connections(server: AirflowServer, seed: dict[str, Any], action: str) ->
             "login": seed["client_id"], "password": account["access_token"],
             "extra": json.dumps({
                 "client_secret": seed["client_secret"], "user_id": account["user_id"],
+                "professional_account_id": account["professional_account_id"],
                 "username": account["username"], "refreshed_at": format_time(now - timedelta(days=2)),
                 "expires_at": format_time(now + timedelta(days=58)),
             }),
