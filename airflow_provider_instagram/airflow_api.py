@@ -6,7 +6,9 @@ through the task SDK (the REST API masks them) and written with ``PATCH /api/v2/
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,7 +25,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_CONN_ID = "airflow_api_default"
 BULK_SIZE = 50
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 PERMISSION_FIX = (
     "give it permission to read and edit connections (simple auth manager: role OP or ADMIN; "
     "FAB auth manager: a role with can_read and can_edit on Connections)"
@@ -90,8 +91,7 @@ class AirflowApiClient:
                 f"Connection {api_conn_id!r} needs host (the API server URL), login and password; "
                 f"it has {', '.join(n for n in ('host', 'login', 'password') if getattr(conn, n)) or 'none of them'}"
             )
-        extra = conn.extra_dejson or {}
-        verify = extra.get("verify", True)
+        verify = _verify_setting(conn.extra_dejson or {}, api_conn_id)
         base_url = _base_url(conn)
         log.info("Airflow REST API of connection %s: %s", api_conn_id, base_url)
         return cls(base_url, conn.login, conn.password, api_conn_id=api_conn_id, verify=verify, **kwargs)
@@ -230,6 +230,24 @@ class AirflowApiClient:
         return self._check(answer, "create", str(body.get("connection_id")))
 
 
+def _verify_setting(extra: Mapping[str, Any], api_conn_id: str) -> bool | str:
+    """Extra ``verify``: true/false (also as text), or the path of a CA bundle."""
+    value = extra.get("verify", True)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in ("true", "1", "yes", "on", ""):
+        return True
+    if text.lower() in ("false", "0", "no", "off"):
+        return False
+    if not os.path.exists(text):
+        raise TokenStoreError(
+            f"Connection {api_conn_id!r}: extra 'verify' is {text!r}, neither true/false nor an existing CA bundle "
+            "file; fix it"
+        )
+    return text
+
+
 def _base_url(conn: Any) -> str:
     """The API server's URL from a connection's host (a URL, or a bare host name) and port.
 
@@ -239,11 +257,33 @@ def _base_url(conn: Any) -> str:
     host = str(conn.host).strip().rstrip("/")
     if "://" in host:
         return host
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    scheme = "http" if name.lower() in LOOPBACK_HOSTS else "https"
+    name, port = _split_host(host)
+    scheme = "http" if _loopback(name) else "https"
     if conn.schema in ("http", "https"):
         scheme = conn.schema
-    return f"{scheme}://{host}:{conn.port}" if conn.port else f"{scheme}://{host}"
+    shown = f"[{name}]" if ":" in name else name
+    port = conn.port or port
+    return f"{scheme}://{shown}:{port}" if port else f"{scheme}://{shown}"
+
+
+def _split_host(host: str) -> tuple[str, int | None]:
+    """``name`` and port of ``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 address."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    name, colon, port = host.partition(":")
+    if colon and ":" not in port and port.isdigit():
+        return name, int(port)
+    return host, None
+
+
+def _loopback(name: str) -> bool:
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _quote(conn_id: str) -> str:

@@ -64,8 +64,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
 
 
 def _run_tokens(args: argparse.Namespace) -> int:
+    from airflow_provider_instagram.clock import utcnow
     from airflow_provider_instagram.exceptions import TokenStoreError
-    from airflow_provider_instagram.tokens.refresh import utcnow
     from airflow_provider_instagram.tokens.report import HealthReport
     from airflow_provider_instagram.tokens.store import AirflowApiTokenStore
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_instagram import __version__
+from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.extras import CONN_TYPE
 
 HOOK_CLASS = "airflow_provider_instagram.hooks.instagram.InstagramHook"
@@ -19,32 +20,32 @@ def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
 
 
 CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "client_secret": _string(
+    keys.CLIENT_SECRET: _string(
         "App secret",
         "Instagram app secret (client_secret). Leave empty when App connection id is set.",
         format="password",
     ),
-    "redirect_uri": _string("Redirect URI", "OAuth redirect URI registered in the Meta app dashboard."),
-    "app_conn_id": _string(
+    keys.REDIRECT_URI: _string("Redirect URI", "OAuth redirect URI registered in the Meta app dashboard."),
+    keys.APP_CONN_ID: _string(
         "App connection id",
         "Connection holding the app id, secret and redirect URI shared by many accounts.",
     ),
-    "api": _string(
+    keys.API: _string(
         "API flavour",
         "instagram_login (default) or basic_display (retired in 2024).",
         enum=["instagram_login", "basic_display", None],
         default="instagram_login",
     ),
-    "api_version": _string(
+    keys.API_VERSION: _string(
         "Graph API version",
         "Version path prefix such as v25.0; empty for unversioned paths.",
     ),
-    "oauth_url": _string(
+    keys.OAUTH_URL: _string(
         "OAuth base URL",
         "The api.instagram.com host used for the code exchange (point it at the emulator or a proxy).",
     ),
-    "authorize_url": _string("Authorization window URL", "The URL of the consent page users are sent to."),
-    "timeout": {
+    keys.AUTHORIZE_URL: _string("Authorization window URL", "The URL of the consent page users are sent to."),
+    keys.TIMEOUT: {
         "label": "Timeout (seconds)",
         "description": "Per-request timeout.",
         "schema": {"type": ["number", "null"], "default": 30},

@@ -38,7 +38,7 @@ def parse_signed_request(signed_request: str, app_secret: str) -> dict[str, Any]
     """
     if not app_secret:
         raise ValueError("parse_signed_request needs the app secret (the connection's client_secret)")
-    signature, encoded_payload = check_format(signed_request)
+    signature, encoded_payload = check_signed_request_format(signed_request)
     expected = hmac.new(app_secret.encode(), encoded_payload.encode("ascii"), hashlib.sha256).digest()
     if not hmac.compare_digest(signature, expected):
         raise BadSignatureError("signed_request signature does not match (forged, tampered, or another app's secret)")
@@ -49,7 +49,7 @@ def parse_signed_request(signed_request: str, app_secret: str) -> dict[str, Any]
     return payload
 
 
-def check_format(signed_request: str) -> tuple[bytes, str]:
+def check_signed_request_format(signed_request: str) -> tuple[bytes, str]:
     """The decoded signature and the still-encoded payload, if ``signed_request`` has the right form (no secret
     needed: callers reject garbage before they look any secret up).
 

@@ -49,7 +49,7 @@ from airflow_provider_instagram.schema import MEDIA_SCHEMA, PROFILE_SCHEMA, TIME
 from airflow_provider_instagram.warehouse.dialects import POSTGRESQL, Dialect, dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, TableLoad, WarehouseLoader
 from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
-from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 
 USER_ID = "17841400000000123"
 USERNAME = "benchmark.account"
@@ -174,7 +174,7 @@ def load(port: int, root: Path, days: list[date] | None, batch_rows: int, bulk: 
     else:
         window = ExportWindow(min(days), max(days))
     exported = ExportedParts(ObjectStoragePath(f"file://{root}"), USER_ID)
-    media, profiles = media_table(), profile_table()
+    media, profiles = media_table_spec(), profile_table_spec()
     media_parts = exported.parts("media", window, required=True)
     profile_parts = exported.parts("profiles", window, required=False)
     window_days = None if window.first_day is None else tuple(window.days())
@@ -201,7 +201,7 @@ def timed_load(port: int, root: Path, days: list[date] | None, batch_rows: int, 
     started = time.monotonic()
     media, profiles = load(port, root, days, batch_rows, bulk)
     seconds = time.monotonic() - started
-    expected = (rows, 0, rows, () if update else tuple(media_table().columns))
+    expected = (rows, 0, rows, () if update else tuple(media_table_spec().columns))
     got = (media.rows, media.deleted, media.user_rows, media.columns_added)
     if got != expected or profiles.user_rows != 1:
         raise AssertionError(f"load reported {got} and {profiles.user_rows} profile(s), expected {expected} and 1")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,8 @@ def connect(
         conn = {"conn_type": "instagram", "host": seed["graph_url"], "login": seed["client_id"],
                 "password": password, "extra": conn_extra}  # fmt: skip
         monkeypatch.setenv("AIRFLOW_CONN_INSTAGRAM_DEFAULT", json.dumps(conn))
-        return InstagramHook(retry_policy=policy, sleep=sleeps)
+        clock = lambda: datetime.fromtimestamp(instagram_emulator.backend.now(), UTC)  # noqa: E731
+        return InstagramHook(retry_policy=policy, sleep=sleeps, clock=clock)
 
     return make
 

@@ -48,6 +48,7 @@ class PublishGate:
         return self._read(self.conn_id).deletion_requested_at is not None
 
     def deletion_note(self) -> str:
+        """What a run that took back its output says in its skip message."""
         requested = format_time(self._read(self.conn_id).deletion_requested_at) or "now"
         return (
             f"Meta asked to delete the data of connection {self.conn_id!r} ({requested}) while it was being "

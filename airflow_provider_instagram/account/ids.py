@@ -36,4 +36,5 @@ def checked_id(value: Any, what: str = "user id") -> str:
 
 
 def is_plain_id(value: Any) -> bool:
+    """Whether ``value`` passes :func:`checked_id`."""
     return value is not None and bool(_PLAIN_ID.match(str(value)))

@@ -39,6 +39,7 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def format_time(value: datetime | None) -> str | None:
+    """``value`` as ISO 8601 in UTC to the second (how the record stores times); ``None`` stays ``None``."""
     return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
 
 
@@ -57,8 +58,8 @@ def _id_field(extras: Mapping[str, Any], key: str, conn_id: str) -> str | None:
     value = keys.text_field(extras, key, conn_id)
     if value is not None and not is_plain_id(value):
         raise InstagramConfigError(
-            f"Connection {conn_id!r}: extra {key!r} is {value!r:.60}, not an Instagram id (digits); fix or remove "
-            "it (the token refresh records it again)"
+            f"Connection {conn_id!r}: extra {key!r} is {value!r:.60}, not an Instagram id (digits, letters, '_', "
+            "at most 64); fix or remove it (the token refresh records it again)"
         )
     return value
 
@@ -150,6 +151,23 @@ class AccountRecord:
         extra exactly as it was."""
         merged = {k: v for k, v in (extras or {}).items() if k != keys.LEGACY_APP_USER_ID}
         for key, value in self.to_extras().items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
+
+    def changed_since(self, seen: AccountRecord, extras: Mapping[str, Any]) -> dict[str, Any]:
+        """``extras`` (a row as it is now) with the keys this record changed relative to ``seen`` (the row as it
+        was read) applied, and the ones the row lacks filled in: a key someone else changed meanwhile, and this
+        record did not, is left alone."""
+        merged = dict(extras)
+        before = seen.to_extras()
+        for key, value in self.to_extras().items():
+            if value == before.get(key) and (key in merged or value is None):
+                continue
+            if key == USER_ID:  # the ids are written in today's terms from now on
+                merged.pop(keys.LEGACY_APP_USER_ID, None)
             if value is None:
                 merged.pop(key, None)
             else:

@@ -43,6 +43,7 @@ class RestTransport(ConnectionTransport):
 
     @property
     def client(self) -> AirflowApiClient:
+        """The REST client, built on first use."""
         if self._client is None:
             assert self._factory is not None
             self._client = self._factory()
@@ -74,15 +75,17 @@ class RestTransport(ConnectionTransport):
         expected = {k: v for k, v in write.extras.items() if k in keys.ACCOUNT_KEYS}
         if written != expected:
             raise TokenStoreError(
-                f"The Airflow API accepted the update of connection {conn_id!r} but did not apply it (account "
-                f"fields read back: {sorted(written)}); nothing was saved"
+                f"The Airflow API accepted the update of connection {conn_id!r} but the account fields read back "
+                f"({sorted(written)}) are not the ones sent: it did not apply it, or another writer changed the row "
+                "at the same moment. Nothing is assumed saved; the next run looks again"
             )
 
     def edit_many(
         self, conn_ids: Sequence[str], change: Callable[[str, StoredRow | None], RowWrite | None]
     ) -> dict[str, TokenStoreError | None]:
         """One bulk read of the rows, then bulk PATCHes of up to ``BULK_SIZE`` (one transaction each, far cheaper
-        for the API server than one PATCH per account); a row a bulk call did not confirm is written on its own."""
+        for the API server than one PATCH per account). A row a bulk call did not confirm is edited again on its
+        own: read again, changed again (``change`` may now leave it alone), written."""
         errors: dict[str, TokenStoreError | None] = dict.fromkeys(conn_ids)
         for start in range(0, len(conn_ids), BULK_SIZE):
             chunk = conn_ids[start : start + BULK_SIZE]
@@ -91,41 +94,34 @@ class RestTransport(ConnectionTransport):
             except TokenStoreError as exc:
                 errors.update(dict.fromkeys(chunk, exc))
                 continue
-            writes: dict[str, tuple[RowWrite, StoredRow]] = {}
+            entities = {}
             for conn_id in chunk:
                 row = current.get(conn_id)
-                write = change(conn_id, row)
-                if write is not None and row is None:
-                    errors[conn_id] = TokenStoreError(f"Connection {conn_id!r} does not exist: nothing to update")
-                elif write is not None and row is not None:
-                    writes[conn_id] = (write, row)
-            self._write_chunk(writes, errors)
+                try:
+                    write = change(conn_id, row)
+                    if write is not None and row is None:
+                        raise TokenStoreError(f"Connection {conn_id!r} does not exist: nothing to update")
+                    if write is not None and row is not None:
+                        entities[conn_id] = {"connection_id": conn_id, "conn_type": row.conn_type,
+                                             **_fields(conn_id, write)}  # fmt: skip
+                except TokenStoreError as exc:
+                    errors[conn_id] = exc
+            for conn_id in set(entities) - self._bulk_update(list(entities.values())):
+                try:
+                    self.edit(conn_id, lambda row, c=conn_id: change(c, row))  # type: ignore[misc]
+                except TokenStoreError as exc:
+                    errors[conn_id] = exc
         return errors
 
-    def _write_chunk(
-        self, writes: dict[str, tuple[RowWrite, StoredRow]], errors: dict[str, TokenStoreError | None]
-    ) -> None:
-        if not writes:
-            return
-        entities = []
-        for conn_id, (write, row) in list(writes.items()):
-            try:
-                entities.append({"connection_id": conn_id, "conn_type": row.conn_type, **_fields(conn_id, write)})
-            except TokenStoreError as exc:
-                errors[conn_id] = exc
-                del writes[conn_id]
+    def _bulk_update(self, entities: list[dict[str, Any]]) -> set[str]:
+        """The ids one bulk PATCH confirms; none when it fails (each row is then edited on its own)."""
+        if not entities:
+            return set()
         try:
-            landed = self.client.bulk_update_connections(entities)
+            return self.client.bulk_update_connections(entities)
         except TokenStoreError as exc:
-            log.warning("A bulk write of %d connections failed (%s); writing them one by one", len(writes), exc)
-            landed = set()
-        for conn_id, (write, row) in writes.items():
-            if conn_id in landed:
-                continue
-            try:
-                self._patch(conn_id, str(row.conn_type), write)
-            except TokenStoreError as exc:
-                errors[conn_id] = exc
+            log.warning("A bulk write of %d connections failed (%s); writing them one by one", len(entities), exc)
+            return set()
 
 
 def _fields(conn_id: str, write: RowWrite) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_instagram.account import extras as keys
+from airflow_provider_instagram.account.ids import PROFESSIONAL_ACCOUNT_ID, USER_ID, is_plain_id
 from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.exceptions import ConnectionConflictError, InstagramConfigError, TokenStoreError
 
@@ -39,6 +40,7 @@ class StoredRow:
         return keys.parse_extras(self.extra, self.conn_id)
 
     def record(self) -> AccountRecord:
+        """The account's record (:class:`AccountRecord`); raises ``InstagramConfigError`` when a field is bad."""
         return AccountRecord.from_extras(self.conn_id, self.extras())
 
 
@@ -136,7 +138,7 @@ class AccountWriter:
     def check_target(self, conn_id: str, app_conn_id: str | None) -> None:
         """Refuse, before anyone is sent to Instagram, a connection onboarding must not write: one of another type,
         the app connection itself, or a connection other accounts name as their app connection."""
-        if app_conn_id and conn_id == app_conn_id:
+        if conn_id in (app_conn_id, keys.DEFAULT_APP_CONN_ID):
             raise ConnectionConflictError(
                 f"Connection {conn_id!r} is the app connection (it holds the Instagram app id and secret): saving "
                 "an account's token there would overwrite the app secret. Give the account its own connection id, "
@@ -172,13 +174,18 @@ class AccountWriter:
             directly.
         :param settings: extras to set beside the record (``app_conn_id``, app settings given directly).
         """
-        app_conn_id = (settings or {}).get(keys.APP_CONN_ID)
+        settings, fields = dict(settings or {}), dict(fields or {})
+        app_conn_id = settings.get(keys.APP_CONN_ID)
         self.check_target(conn_id, app_conn_id)
+        if app_conn_id:  # the app connection is the app from now on: no setting left from an earlier one wins
+            fields = {"login": None, "host": None, **fields}
 
         def change(row: StoredRow | None) -> RowWrite:
             self._check_row(conn_id, row)
             current = _extras_or_empty(row)
-            return RowWrite(record.merged_into({**current, **(settings or {})}), {**(fields or {}), "password": token})
+            if app_conn_id:
+                current = {k: v for k, v in current.items() if k not in keys.APP_KEYS}
+            return RowWrite(record.merged_into({**current, **settings}), {**fields, "password": token})
 
         return bool(self.transport.edit(conn_id, change))
 
@@ -200,7 +207,7 @@ class AccountWriter:
                 return None
             assert row is not None
             fields = {} if write.token is None else {"password": write.token}
-            return RowWrite(write.record.merged_into(row.extras()), fields)
+            return RowWrite(write.record.changed_since(write.seen, row.extras()), fields)
 
         errors = self.transport.edit_many(list(by_id), change)
         return [skipped.get(w.record.conn_id) or errors.get(w.record.conn_id) for w in writes]
@@ -228,8 +235,11 @@ class AccountWriter:
 
 
 def app_connection_ids(rows: Sequence[StoredRow]) -> set[str]:
-    """The connections among ``rows`` that others name as their app connection (they hold an app secret)."""
-    return {app for row in rows if (app := _app_of(row)) is not None}
+    """The app connections among ``rows`` (they hold an app secret, not a token): those accounts name in their
+    ``app_conn_id``, and the default app connection, which onboarding and Meta's callbacks use when none is named
+    (it may have no account yet)."""
+    named = {app for row in rows if (app := _app_of(row)) is not None}
+    return {row.conn_id for row in rows if row.conn_id in named or row.conn_id == keys.DEFAULT_APP_CONN_ID}
 
 
 def _app_of(row: StoredRow) -> str | None:
@@ -252,10 +262,17 @@ def _extras_or_blank(row: StoredRow) -> dict[str, Any]:
 
 
 def _record_or_blank(row: StoredRow) -> AccountRecord:
+    """The row's record; where a field no longer reads, at least its ids (a revoked account must stay findable
+    by the callbacks that name it)."""
     try:
         return row.record()
     except InstagramConfigError:
-        return AccountRecord(row.conn_id)
+        extras = _extras_or_blank(row)
+        user_id, professional = (extras.get(k) for k in (USER_ID, PROFESSIONAL_ACCOUNT_ID))
+        return AccountRecord(
+            row.conn_id, user_id=str(user_id) if is_plain_id(user_id) else None,
+            professional_account_id=str(professional) if is_plain_id(professional) else None,
+        )  # fmt: skip
 
 
 def _moved_or_broken(write: LifecycleWrite, row: StoredRow) -> str | None:

@@ -65,7 +65,7 @@ def create_data_deletion_dag(
         def delete_rows(params: dict[str, Any]) -> dict[str, int]:
             """Delete the users' rows from the warehouse tables, if a warehouse is set."""
             from airflow_provider_instagram.deletion.purge import delete_rows as purge
-            from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+            from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 
             sql_conn_id = params.get("sql_conn_id") or Variable.get(WAREHOUSE_VARIABLE, None)
             if not sql_conn_id:
@@ -76,7 +76,7 @@ def create_data_deletion_dag(
             hook: Any = BaseHook.get_connection(sql_conn_id).get_hook()
             connection = hook.get_conn()
             try:
-                tables = (media_table(table_prefix), profile_table(table_prefix))
+                tables = (media_table_spec(table_prefix), profile_table_spec(table_prefix))
                 counts = purge(connection, params["user_ids"], getattr(hook, "placeholder", "%s"), tables)
             finally:
                 connection.close()

@@ -12,7 +12,12 @@ from airflow_provider_instagram.account.ids import is_plain_id
 from airflow_provider_instagram.exceptions import InvalidIdError
 from airflow_provider_instagram.export.staging import STAGING_DIR, public_uri
 from airflow_provider_instagram.warehouse.dialects import dialect_of
-from airflow_provider_instagram.warehouse.tables import TableSpec, existing_columns, media_table, profile_table
+from airflow_provider_instagram.warehouse.tables import (
+    TableSpec,
+    existing_columns,
+    media_table_spec,
+    profile_table_spec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,7 @@ def delete_rows(connection: Any, user_ids: Iterable[str], placeholder: str = "%s
     counts: dict[str, int] = {}
     cursor = connection if dialect.name == "duckdb" else connection.cursor()
     try:
-        for spec in tables or (media_table(), profile_table()):
+        for spec in tables or (media_table_spec(), profile_table_spec()):
             if not existing_columns(cursor, dialect, spec.name):
                 continue
             counts[spec.name] = 0

@@ -43,7 +43,7 @@ def graph_error_response(exc: GraphError) -> Response:
     return Response(content, status_code=exc.status, media_type=JSON_TYPE, headers=headers)
 
 
-def parse_time(value: str | None, name: str) -> int | None:
+def query_time(value: str | None, name: str) -> int | None:
     """``since``/``until``: a Unix timestamp or an ISO 8601 date/time (a subset of strtotime)."""
     if value is None or value == "":
         return None
@@ -122,7 +122,7 @@ class GraphApi:
 
     def media_edge(self, request: Request, token: Token, account: Account, usage: dict[str, str]) -> Response:
         q = request.query_params
-        since, until = parse_time(q.get("since"), "since"), parse_time(q.get("until"), "until")
+        since, until = query_time(q.get("since"), "since"), query_time(q.get("until"), "until")
         limit = parse_limit(q.get("limit"))
         after, before = (
             decode_cursor(q.get("after"), since, until),

@@ -96,12 +96,12 @@ def _listed_accounts(api_conn_id: str) -> list[str]:
     listing = AirflowApiTokenStore(api_conn_id).list_accounts()
     for conn_id, why in sorted(listing.unreadable.items()):
         log.warning("Skipping %s: %s", conn_id, why)
-    for state in listing.records:
-        if state.status != "ok":
+    for record in listing.records:
+        if record.status != "ok":
             log.warning("Skipping %s: its token is marked %s (%s); reconnect the account to export it again",
-                        state.conn_id, state.status, state.status_reason or "no reason given")  # fmt: skip
+                        record.conn_id, record.status, record.status_reason or "no reason given")  # fmt: skip
             continue
-        chosen.append(state.conn_id)
+        chosen.append(record.conn_id)
     return chosen
 
 

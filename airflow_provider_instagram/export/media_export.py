@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -16,11 +16,12 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.account.ids import checked_id
+from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.media_files import FileCounts, MediaFileCopier
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
 from airflow_provider_instagram.export.staging import StagedFiles
-from airflow_provider_instagram.export.window import Clock, ExportWindow, utcnow
+from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.options import MAX_CONCURRENCY, SLICE_DAYS
 from airflow_provider_instagram.schema import MEDIA_SCHEMA, PROFILE_SCHEMA, flatten_media, media_table, profile_row
@@ -157,7 +158,7 @@ class MediaExport:
         try:
             days, rows, counts = self._read_slices(slices, hook, staged, user_id, constants)
             owned = self._finish(staged, user_id, days, profile, constants)
-            self.before_publish()
+            self._before_publish(counts)
             published = staged.publish(owned)
         except BaseException:
             staged.abort()
@@ -174,6 +175,17 @@ class MediaExport:
             first_day=self.window.first_day.isoformat() if self.window.first_day else None,
             last_day=self.window.last_day.isoformat(),
         )  # fmt: skip
+
+    def _before_publish(self, counts: FileCounts) -> None:
+        """Ask ``before_publish``; when it refuses, the media files this run already copied go too: nothing of
+        a refused export outlives it (files of earlier runs stay)."""
+        try:
+            self.before_publish()
+        except BaseException:
+            for relative in counts.paths:
+                with suppress(FileNotFoundError):
+                    (self.destination / relative).unlink()
+            raise
 
     def _read_slices(
         self, slices: list[ExportWindow], hook: InstagramHook, staged: StagedFiles, user_id: str,

@@ -8,7 +8,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -31,12 +31,15 @@ class FileCounts:
     present: int = 0
     unavailable: int = 0
     bytes: int = 0
+    paths: list[str] = field(default_factory=list)
+    """The files this run copied (relative to the destination): taken back if its publish is refused."""
 
     def add(self, other: FileCounts) -> None:
         self.copied += other.copied
         self.present += other.present
         self.unavailable += other.unavailable
         self.bytes += other.bytes
+        self.paths += other.paths
 
 
 def file_path(user_id: str, row: dict[str, Any]) -> str:
@@ -111,7 +114,7 @@ class MediaFileCopier:
                 log.warning("Media %s: no file copied, the CDN still refuses it after a fresh URL: %s", row["id"], exc)
                 self._count(unavailable=1)
                 return
-            self._count(copied=1, size=size)
+            self._count(copied=1, size=size, path=relative)
         row.update(file_path=relative, file_sha256=digest, file_bytes=size)
 
     def _download(self, row: dict[str, Any], final: ObjectStoragePath) -> tuple[str, int]:
@@ -150,9 +153,11 @@ class MediaFileCopier:
             raise
         return digest.hexdigest(), size
 
-    def _count(self, copied: int = 0, present: int = 0, unavailable: int = 0, size: int = 0) -> None:
+    def _count(
+        self, copied: int = 0, present: int = 0, unavailable: int = 0, size: int = 0, path: str | None = None
+    ) -> None:
         with self._lock:
-            self.counts.add(FileCounts(copied, present, unavailable, size))
+            self.counts.add(FileCounts(copied, present, unavailable, size, [path] if path else []))
 
 
 def _hash_of(path: ObjectStoragePath) -> tuple[str, int]:

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from airflow_provider_instagram.options import LOOKBACK_DAYS
 
 ONE_DAY = timedelta(days=1)
-Clock = Callable[[], datetime]
-"""What the export asks for "now": injected where a decision or a stamp depends on it, so tests pin it."""
-
-
-def utcnow() -> datetime:
-    """The wall clock, in UTC: the default :data:`Clock`."""
-    return datetime.now(UTC)
 
 
 def _utc(value: datetime) -> datetime:

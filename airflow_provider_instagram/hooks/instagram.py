@@ -22,6 +22,7 @@ from airflow_provider_instagram._compat import cached_property
 from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.account.record import AccountRecord
+from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
@@ -69,8 +70,9 @@ class InstagramToken:
     permissions: tuple[str, ...] = ()
 
     @classmethod
-    def issued(cls, token: str, expires_in: int | None, **kwargs: Any) -> InstagramToken:
-        expires_at = datetime.now(UTC) + timedelta(seconds=expires_in) if expires_in else None
+    def issued(cls, token: str, expires_in: int | None, now: datetime, **kwargs: Any) -> InstagramToken:
+        """A token issued at ``now`` for ``expires_in`` seconds."""
+        expires_at = now + timedelta(seconds=expires_in) if expires_in else None
         return cls(access_token=token, expires_in=expires_in, expires_at=expires_at, **kwargs)
 
 
@@ -99,6 +101,7 @@ class InstagramHook(BaseHook):
     :param instagram_conn_id: the ``instagram`` connection holding the account's long-lived token.
     :param retry_policy: retries, back-off and rate-limit waits (see :class:`RetryPolicy`).
     :param sleep: how to wait (injected by tests).
+    :param clock: "now", from which issued tokens' expiries count (injected by tests).
     :param connection: the account's connection when the caller already read it (saves one lookup per hook).
     :param connection_extra: that connection's extras, when the caller already parsed them.
     """
@@ -114,6 +117,7 @@ class InstagramHook(BaseHook):
         instagram_conn_id: str = default_conn_name,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = utcnow,
         connection: Any | None = None,
         connection_extra: Mapping[str, Any] | None = None,
         **kwargs: Any,
@@ -124,6 +128,7 @@ class InstagramHook(BaseHook):
         self._connection_extra = connection_extra if connection is not None else None
         self.retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
+        self._clock = clock
 
     # ------------------------------------------------------------------ connection
     @cached_property
@@ -198,7 +203,7 @@ class InstagramHook(BaseHook):
         permissions = _permissions(entry)
         user_id = str(entry["user_id"]) if entry.get("user_id") is not None else None
         return InstagramToken.issued(
-            entry["access_token"], SHORT_LIVED_SECONDS, user_id=user_id, permissions=permissions
+            entry["access_token"], SHORT_LIVED_SECONDS, self._clock(), user_id=user_id, permissions=permissions
         )
 
     def exchange_for_long_lived_token(self, short_lived_token: str) -> InstagramToken:
@@ -215,13 +220,13 @@ class InstagramHook(BaseHook):
     def refresh_long_lived_token(self, token: str | None = None) -> InstagramToken:
         """Refresh a long-lived token (at least 24 h old, unexpired); valid 60 days from now."""
         body = self._get("refresh_access_token", {"grant_type": "ig_refresh_token"}, token=token)
-        return self._long_lived(body, self.params.extra.get("user_id"))
+        return self._long_lived(body, None)  # Instagram's answer names no user
 
     def _long_lived(self, body: dict[str, Any], user_id: str | None) -> InstagramToken:
         mask(body["access_token"])
         permissions = _permissions(body)
         return InstagramToken.issued(
-            body["access_token"], int(body["expires_in"]) if body.get("expires_in") else None,
+            body["access_token"], int(body["expires_in"]) if body.get("expires_in") else None, self._clock(),
             user_id=user_id, token_type=body.get("token_type", "bearer"), permissions=permissions,
         )  # fmt: skip
 

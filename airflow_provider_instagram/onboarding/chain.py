@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.account.record import AccountRecord, fingerprint
+from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.exceptions import AuthorizationDeniedError, OnboardingError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 
@@ -93,9 +94,7 @@ class ConnectedAccount:
         )  # fmt: skip
 
 
-def connect_account(
-    hook: InstagramHook, conn_id: str, code: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-) -> ConnectedAccount:
+def connect_account(hook: InstagramHook, conn_id: str, code: str, clock: Clock = utcnow) -> ConnectedAccount:
     """Run the chain with ``hook`` (the app's settings) for the code the redirect brought back.
 
     Everyone who connects an account calls this: the command line, the plugin, the demo.

@@ -7,7 +7,6 @@ import secrets
 import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_instagram.account import extras as keys
@@ -15,6 +14,7 @@ from airflow_provider_instagram.account.record import format_time
 from airflow_provider_instagram.account.rest import RestTransport
 from airflow_provider_instagram.account.writer import AccountWriter
 from airflow_provider_instagram.airflow_api import AirflowApiClient
+from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.exceptions import OnboardingError, OnboardingStateError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.onboarding.app_settings import FIELDS, app_hook, read_app_connection
@@ -102,7 +102,7 @@ def authorize(
 
 def connect(
     request: ConnectRequest, client: AirflowApiClient, say: Callable[[str], None] = print,
-    ask: Callable[[str], str] = input, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ask: Callable[[str], str] = input, clock: Clock = utcnow,
 ) -> ConnectedAccount:  # fmt: skip
     """Authorize, run the chain, and save the account's connection through the REST API.
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.export.staging import public_uri
-from airflow_provider_instagram.export.window import Clock, ExportWindow, utcnow
+from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.options import Bound
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from airflow_provider_instagram.schema import profiles_in_todays_terms
 from airflow_provider_instagram.warehouse.dialects import dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
 from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
-from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 
 if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
@@ -93,7 +93,7 @@ class InstagramExportToSqlOperator(BaseOperator):
         user_id = self._user_id()
         source = storage_path(self.source, "source")
         exported = ExportedParts(source, user_id)
-        media, profiles = media_table(self.table_prefix), profile_table(self.table_prefix)
+        media, profiles = media_table_spec(self.table_prefix), profile_table_spec(self.table_prefix)
         media_parts = exported.parts("media", window, required=True)  # before touching the warehouse
         profile_parts = exported.parts("profiles", window, required=False)
         days = None if window.first_day is None else tuple(window.days())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,7 +28,7 @@ from airflow_provider_instagram.onboarding.app_settings import app_hook, read_ap
 from airflow_provider_instagram.onboarding.chain import ConnectedAccount, Redirect, connect_account
 from airflow_provider_instagram.onboarding.state import NonceLedger, StateSigner, derive_key
 from airflow_provider_instagram.plugin import URL_PREFIX, airflow_side, meta, pages
-from airflow_provider_instagram.signed_request import check_format
+from airflow_provider_instagram.signed_request import check_signed_request_format
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def _bad_request() -> Response:
     return Response(status_code=400)
 
 
-def account_hook(conn_id: str, app_conn_id: str) -> InstagramHook:
+def onboarding_hook(conn_id: str, app_conn_id: str) -> InstagramHook:
     """A hook with the app's settings and this plugin's callback as redirect URI (no token yet)."""
     return app_hook(conn_id, read_app_connection(app_conn_id), {"redirect_uri": url(CALLBACK_PATH)})
 
@@ -69,6 +69,8 @@ def create_app() -> FastAPI:
 
 
 def _onboarding_routes(app: FastAPI, signer: StateSigner, ledger: NonceLedger, writer: AccountWriter) -> None:
+    """The start page, and the form that sends the user to Instagram's authorization window."""
+
     @app.get("/", response_class=HTMLResponse)
     async def index(request: Request, conn_id: str = "", app_conn_id: str = DEFAULT_APP_CONN_ID) -> Response:
         user = await airflow_side.current_user(request)
@@ -104,13 +106,19 @@ def _onboarding_routes(app: FastAPI, signer: StateSigner, ledger: NonceLedger, w
         except ConnectionConflictError as exc:
             return _html(pages.failed("Cannot start", str(exc)), 409)
         try:
-            hook = await run_in_threadpool(account_hook, conn_id, app_conn_id)
+            hook = await run_in_threadpool(onboarding_hook, conn_id, app_conn_id)
             target = hook.get_authorization_url(signer.issue(conn_id, app_conn_id, user.id))
         except Exception as exc:  # a missing or incomplete app connection: say which and how to fix it
             message = f"App connection {app_conn_id} is not usable: {exc}"
             fix = "Create it: type instagram, login = Instagram app id, password = app secret."
             return _html(pages.failed("Cannot start", message, fix), 400)
         return RedirectResponse(target, status_code=303)
+
+    _callback_route(app, signer, ledger, writer)
+
+
+def _callback_route(app: FastAPI, signer: StateSigner, ledger: NonceLedger, writer: AccountWriter) -> None:
+    """Where Instagram sends the browser back: the state is checked, the chain run, the connection saved."""
 
     @app.get(CALLBACK_PATH)
     async def callback(request: Request) -> Response:
@@ -161,17 +169,18 @@ def _meta_routes(app: FastAPI, writer: AccountWriter, app_secrets: meta.AppSecre
     async def data_deletion(signed_request: str = Form("")) -> Response:
         if (request := await _verified(signed_request, writer, app_secrets)) is None:
             return _bad_request()
-        if not await run_in_threadpool(airflow_side.dag_exists, meta.DELETION_DAG_ID):
+        code = hashlib.sha256(signed_request.encode()).hexdigest()[:20]  # a retry of one request: one run
+        try:
+            started = await run_in_threadpool(_start_deletion, writer, request, code)
+        except Exception:  # the metadata DB failed: Meta calls again, and revoking again changes nothing
+            log.exception("Could not start %s", meta.DELETION_DAG_ID)
+            return Response(status_code=503)
+        if not started:  # the accounts are revoked already; the deletion starts on Meta's retry
             log.error(
-                "Meta asked for a data deletion but DAG %s is not deployed: nothing was changed; deploy it "
-                "(dags/instagram_data_deletion.py) so that Meta's retry succeeds",
+                "Meta asked for a data deletion but DAG %s is not deployed: deploy it "
+                "(dags/instagram_data_deletion.py) so that Meta's retry deletes the data",
                 meta.DELETION_DAG_ID,
             )
-            return Response(status_code=503)
-        try:
-            code = await run_in_threadpool(_start_deletion, writer, request)
-        except Exception:  # the metadata DB failed: Meta calls again, and the revocation is idempotent
-            log.exception("Could not start %s", meta.DELETION_DAG_ID)
             return Response(status_code=503)
         return JSONResponse({"url": url(f"/meta/deletion/{code}"), "confirmation_code": code})
 
@@ -189,7 +198,7 @@ def _meta_routes(app: FastAPI, writer: AccountWriter, app_secrets: meta.AppSecre
 def _connect(
     writer: AccountWriter, conn_id: str, app_conn_id: str, redirect: Redirect
 ) -> tuple[ConnectedAccount, bool]:
-    account = connect_account(account_hook(conn_id, app_conn_id), conn_id, redirect.require_code())
+    account = connect_account(onboarding_hook(conn_id, app_conn_id), conn_id, redirect.require_code())
     settings = {keys.APP_CONN_ID: app_conn_id}
     return account, writer.save_connected(conn_id, account.record, account.token, settings=settings)
 
@@ -222,7 +231,7 @@ async def _verified(
     """The request, verified with the (cached) secret of the app that signed it, with that app's accounts; ``None``
     when it cannot be trusted. No account is read before the signature holds."""
     try:
-        check_format(signed_request)
+        check_signed_request_format(signed_request)
         payload, secret = await run_in_threadpool(app_secrets.verify, signed_request)
     except SignedRequestError:
         return None
@@ -236,16 +245,18 @@ def _revoke(writer: AccountWriter, conn_ids: list[str], why: str, deletion: bool
         writer.revoke(conn_ids, why, datetime.now(UTC), deletion=deletion)
 
 
-def _start_deletion(writer: AccountWriter, request: meta.VerifiedRequest) -> str:
+def _start_deletion(writer: AccountWriter, request: meta.VerifiedRequest, code: str) -> bool:
     """Revoke the user's accounts (so that no export or load in flight publishes their data again), then start
-    the deletion DAG for the user's id."""
+    the deletion DAG for the user's id, once per request; False when the DAG is not deployed."""
     user_ids = request.deletion_user_ids()
     current = [a.conn_id for a in request.current()] if user_ids else []
     _revoke(writer, current, "the user asked Meta to delete their data", True)
-    code = secrets.token_hex(10)
-    conf: dict[str, Any] = {"user_ids": user_ids, "confirmation_code": code}
-    airflow_side.trigger_run(meta.DELETION_DAG_ID, _run_id(code), conf, "meta-data-deletion-callback")
-    return code
+    if not airflow_side.dag_exists(meta.DELETION_DAG_ID):
+        return False
+    if airflow_side.run_state(meta.DELETION_DAG_ID, _run_id(code)) is None:
+        conf: dict[str, Any] = {"user_ids": user_ids, "confirmation_code": code}
+        airflow_side.trigger_run(meta.DELETION_DAG_ID, _run_id(code), conf, "meta-data-deletion-callback")
+    return True
 
 
 def _run_id(code: str) -> str:

@@ -149,6 +149,7 @@ class VerifiedRequest:
 
     @classmethod
     def of(cls, payload: dict[str, Any], secret: str, every: Iterable[Account]) -> VerifiedRequest:
+        """The request ``secret`` verified, with ``every`` account split into that app's and the others."""
         mine: list[Account] = []
         others: list[Account] = []
         for account in every:

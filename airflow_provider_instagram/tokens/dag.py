@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import DAG, Param, TriggerRule, task
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
-from airflow_provider_instagram.tokens.plan import plan_refresh, state_from_xcom, state_to_xcom
-from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome, TokenRefresher, utcnow
+from airflow_provider_instagram.clock import utcnow
+from airflow_provider_instagram.tokens.plan import plan_refresh, record_from_xcom, record_to_xcom
+from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome, TokenRefresher
 from airflow_provider_instagram.tokens.report import DEFAULT_WARN_DAYS, HealthReport
 from airflow_provider_instagram.tokens.store import AirflowApiTokenStore
 
@@ -90,13 +91,13 @@ def create_token_refresh_dag(
             # Airflow maps only over a task's return value: the rest goes out under its own keys.
             ti.xcom_push(key="settled", value=[r.to_dict() for r in found.settled])
             ti.xcom_push(key="conn_ids", value=found.conn_ids)
-            return [[state_to_xcom(s) for s in batch] for batch in found.batches]
+            return [[record_to_xcom(s) for s in batch] for batch in found.batches]
 
         @task
         def refresh_batch(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
             """Refresh one batch of accounts with a bounded thread pool; never raises for one account."""
             refresher = TokenRefresher(AirflowApiTokenStore(api_conn_id), max_workers=max_workers)
-            return [r.to_dict() for r in refresher.refresh_all([state_from_xcom(s) for s in batch])]
+            return [r.to_dict() for r in refresher.refresh_all([record_from_xcom(s) for s in batch])]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
         def health_report(

@@ -16,7 +16,7 @@ from airflow_provider_instagram.tokens.store import TokenStore
 class RefreshPlan:
     """The accounts to refresh, in batches, and the ones settled without a refresh (opted out, not writable).
 
-    :param batches: lists of states, each a unit of work for one mapped task.
+    :param batches: lists of records, each a unit of work for one mapped task.
     :param settled: results of the accounts that need no refresh call.
     """
 
@@ -37,32 +37,32 @@ def plan_refresh(store: TokenStore, *, explicit: Iterable[str] = (), batch_size:
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     listing = store.list_accounts()
-    states = {s.conn_id: s for s in listing.records}
+    records = {s.conn_id: s for s in listing.records}
     plan = RefreshPlan()
     for conn_id, why in sorted(listing.unreadable.items()):
         plan.settled.append(AccountResult(conn_id=conn_id, outcome=Outcome.FAILED, detail=why, status="unknown"))
     for conn_id in dict.fromkeys(explicit):
-        if conn_id in states or conn_id in listing.unreadable:
+        if conn_id in records or conn_id in listing.unreadable:
             continue
         try:
-            states[conn_id] = store.describe(conn_id)
+            records[conn_id] = store.describe(conn_id)
         except (TokenStoreError, InstagramConfigError) as exc:
             outcome = Outcome.NOT_WRITABLE if isinstance(exc, TokenNotWritableError) else Outcome.FAILED
             plan.settled.append(AccountResult(conn_id=conn_id, outcome=outcome, detail=str(exc), status="unknown"))
     todo = []
-    for state in states.values():
-        if state.refresh_enabled:
-            todo.append(state)
+    for record in records.values():
+        if record.refresh_enabled:
+            todo.append(record)
         else:
-            plan.settled.append(AccountResult.of(state, Outcome.OPTED_OUT, "extra auto_refresh is false"))
+            plan.settled.append(AccountResult.of(record, Outcome.OPTED_OUT, "extra auto_refresh is false"))
     plan.batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     return plan
 
 
-def state_to_xcom(state: AccountRecord) -> dict[str, Any]:
+def record_to_xcom(record: AccountRecord) -> dict[str, Any]:
     """What a batch task needs of a listed account: its id and lifecycle fields (no secret)."""
-    return {"conn_id": state.conn_id, "extra": state.to_extras()}
+    return {"conn_id": record.conn_id, "extra": record.to_extras()}
 
 
-def state_from_xcom(data: dict[str, Any]) -> AccountRecord:
+def record_from_xcom(data: dict[str, Any]) -> AccountRecord:
     return AccountRecord.from_extras(data["conn_id"], data.get("extra"))

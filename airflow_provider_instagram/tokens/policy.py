@@ -24,24 +24,24 @@ class Action(StrEnum):
 @dataclass(frozen=True)
 class Decision:
     action: Action
-    state: AccountRecord  # the state the decision was taken on (reset when a human replaced the token)
+    record: AccountRecord  # the record the decision was taken on (reset when a human replaced the token)
     reason: str = ""
 
 
-def decide(state: AccountRecord, now: datetime, token: str | None = None) -> Decision:
+def decide(record: AccountRecord, now: datetime, token: str | None = None) -> Decision:
     """Decide for one account; ``token`` (when read) tells whether a human replaced the token since.
 
     Without the token only the cheap answer is possible: ``SKIP_FRESH`` for a recently refreshed ``ok`` token,
     else ``REFRESH`` meaning "read the token and decide again".
     """
-    if token is not None and not state.describes(token):
-        state = state.for_new_token()
-    if state.status != "ok":
+    if token is not None and not record.describes(token):
+        record = record.for_new_token()
+    if record.status != "ok":
         if token is None:
-            return Decision(Action.REFRESH, state, "read the token: it may have been replaced")
-        return Decision(Action.NEEDS_HUMAN, state, state.status_reason or f"token status is {state.status}")
-    if state.expires_at is not None and state.expires_at <= now:
-        return Decision(Action.MARK_EXPIRED, state, f"the token expired on {state.expires_at:%Y-%m-%d %H:%M} UTC")
-    if state.refreshed_at is not None and now - state.refreshed_at < MIN_REFRESH_AGE:
-        return Decision(Action.SKIP_FRESH, state, f"refreshed less than 24 h ago ({state.refreshed_at:%H:%M} UTC)")
-    return Decision(Action.REFRESH, state)
+            return Decision(Action.REFRESH, record, "read the token: it may have been replaced")
+        return Decision(Action.NEEDS_HUMAN, record, record.status_reason or f"token status is {record.status}")
+    if record.expires_at is not None and record.expires_at <= now:
+        return Decision(Action.MARK_EXPIRED, record, f"the token expired on {record.expires_at:%Y-%m-%d %H:%M} UTC")
+    if record.refreshed_at is not None and now - record.refreshed_at < MIN_REFRESH_AGE:
+        return Decision(Action.SKIP_FRESH, record, f"refreshed less than 24 h ago ({record.refreshed_at:%H:%M} UTC)")
+    return Decision(Action.REFRESH, record)

@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from airflow_provider_instagram.account.ids import is_plain_id
 from airflow_provider_instagram.account.record import AccountRecord, fingerprint, format_time
 from airflow_provider_instagram.account.writer import ChangedSinceRead, LifecycleWrite
+from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.exceptions import (
     InstagramAuthError,
     InstagramConfigError,
@@ -69,11 +70,11 @@ class AccountResult:
     instagram_calls: int = 0
 
     @classmethod
-    def of(cls, state: AccountRecord, outcome: Outcome, detail: str = "", calls: int = 0) -> AccountResult:
+    def of(cls, record: AccountRecord, outcome: Outcome, detail: str = "", calls: int = 0) -> AccountResult:
         return cls(
-            conn_id=state.conn_id, outcome=outcome, detail=detail, status=state.status, username=state.username,
-            user_id=state.user_id, expires_at=format_time(state.expires_at),
-            refreshed_at=format_time(state.refreshed_at), instagram_calls=calls,
+            conn_id=record.conn_id, outcome=outcome, detail=detail, status=record.status, username=record.username,
+            user_id=record.user_id, expires_at=format_time(record.expires_at),
+            refreshed_at=format_time(record.refreshed_at), instagram_calls=calls,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,10 +88,6 @@ class AccountResult:
 def account_hook(conn_id: str, stored: StoredToken) -> InstagramHook:
     """The account's hook over the connection and extras the store already read (no second lookup or parse)."""
     return InstagramHook(instagram_conn_id=conn_id, connection=stored.connection, connection_extra=stored.extra)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class TokenRefresher:
@@ -109,7 +106,7 @@ class TokenRefresher:
         store: TokenStore,
         *,
         hook_factory: Callable[[str, StoredToken], InstagramHook] | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         max_workers: int = 8,
     ) -> None:
         if max_workers < 1:
@@ -119,13 +116,13 @@ class TokenRefresher:
         self.clock = clock
         self.max_workers = max_workers
 
-    def refresh_all(self, states: Sequence[AccountRecord]) -> list[AccountResult]:
+    def refresh_all(self, records: Sequence[AccountRecord]) -> list[AccountResult]:
         """Refresh every account, ``max_workers`` at a time, then save all writes in one go (the store may batch
-        them); results in the order of ``states``."""
-        if not states:
+        them); results in the order of ``records``."""
+        if not records:
             return []
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(states))) as pool:
-            steps = list(pool.map(self._step_isolated, states))
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(records))) as pool:
+            steps = list(pool.map(self._step_isolated, records))
         writes = [step.write for step in steps if isinstance(step, PendingWrite)]
         errors = iter(self.store.save_many(writes) if writes else [])  # re-read in bulk, written over the current rows
         results = [step.outcome(next(errors)) if isinstance(step, PendingWrite) else step for step in steps]
@@ -137,12 +134,12 @@ class TokenRefresher:
         """Refresh one account and save at once; raises only on bugs."""
         return self.refresh_all([listed])[0]
 
-    def _step_isolated(self, state: AccountRecord) -> AccountResult | PendingWrite:
+    def _step_isolated(self, record: AccountRecord) -> AccountResult | PendingWrite:
         try:
-            return self._step(state)
+            return self._step(record)
         except Exception as exc:  # isolation: report it for this account, let the others go on
-            log.error("Account %s: unexpected %s: %s", state.conn_id, type(exc).__name__, exc)
-            return AccountResult.of(state, Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
+            log.error("Account %s: unexpected %s: %s", record.conn_id, type(exc).__name__, exc)
+            return AccountResult.of(record, Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
 
     def _step(self, listed: AccountRecord) -> AccountResult | PendingWrite:
         """Everything for one account but the write: a final result, or the write still to make."""
@@ -161,33 +158,33 @@ class TokenRefresher:
                 return AccountResult.of(seen, Outcome.REAUTH_REQUIRED, detail)
             return self._mark(seen, seen, stored, "the connection has no token in its password field", 0)
         decision = decide(seen, now, stored.token)
-        state = decision.state
+        record = decision.record
         if decision.action is Action.SKIP_FRESH:
-            return AccountResult.of(state, Outcome.FRESH, decision.reason)
+            return AccountResult.of(record, Outcome.FRESH, decision.reason)
         if decision.action is Action.NEEDS_HUMAN:
-            return AccountResult.of(state, Outcome.REAUTH_REQUIRED, f"{decision.reason}; {REAUTH_FIX}")
+            return AccountResult.of(record, Outcome.REAUTH_REQUIRED, f"{decision.reason}; {REAUTH_FIX}")
         if decision.action is Action.MARK_EXPIRED:
-            return self._mark(state, seen, stored, decision.reason, 0)
-        return self._refresh(state, seen, stored, now)
+            return self._mark(record, seen, stored, decision.reason, 0)
+        return self._refresh(record, seen, stored, now)
 
     def _refresh(
-        self, state: AccountRecord, seen: AccountRecord, stored: StoredToken, now: datetime
+        self, record: AccountRecord, seen: AccountRecord, stored: StoredToken, now: datetime
     ) -> AccountResult | PendingWrite:
         token = str(stored.token)
-        hook = self.hook_factory(state.conn_id, stored)
+        hook = self.hook_factory(record.conn_id, stored)
         try:
             issued = hook.refresh_long_lived_token(token)
         except InstagramAuthError as exc:
-            return self._after_auth_error(state, seen, stored, hook, exc)
+            return self._after_auth_error(record, seen, stored, hook, exc)
         except InstagramRequestError as exc:
             detail = f"Instagram declined the refresh ({exc}); the token is unchanged and the next run tries again"
-            return AccountResult.of(state, Outcome.REFUSED, detail, hook.api_calls)
+            return AccountResult.of(record, Outcome.REFUSED, detail, hook.api_calls)
         except InstagramError as exc:
-            return AccountResult.of(state, Outcome.FAILED, f"{exc}; the next run tries again", hook.api_calls)
+            return AccountResult.of(record, Outcome.FAILED, f"{exc}; the next run tries again", hook.api_calls)
         expires_at = now + timedelta(seconds=issued.expires_in) if issued.expires_in else None
         fresh = replace(
-            state, expires_at=expires_at, refreshed_at=now, status="ok", status_reason=None,
-            fingerprint=fingerprint(issued.access_token), **self._profile(state, hook),
+            record, expires_at=expires_at, refreshed_at=now, status="ok", status_reason=None,
+            fingerprint=fingerprint(issued.access_token), **self._profile(record, hook),
         )  # fmt: skip
         calls = hook.api_calls
 
@@ -195,62 +192,62 @@ class TokenRefresher:
             if error is None:
                 return AccountResult.of(fresh, Outcome.REFRESHED, "", calls)
             if isinstance(error, ChangedSinceRead):
-                return AccountResult.of(state, Outcome.CHANGED, str(error), calls)
+                return AccountResult.of(record, Outcome.CHANGED, str(error), calls)
             kind = Outcome.NOT_WRITABLE if isinstance(error, TokenNotWritableError) else Outcome.WRITE_FAILED
             detail = (
                 f"Instagram refreshed the token (new expiry {format_time(expires_at)}) but saving it failed: "
-                f"{error}. The old token keeps working until {format_time(state.expires_at) or 'its expiry'}; "
+                f"{error}. The old token keeps working until {format_time(record.expires_at) or 'its expiry'}; "
                 "the next run tries again"
             )
-            return AccountResult.of(state, kind, detail, calls)
+            return AccountResult.of(record, kind, detail, calls)
 
         return PendingWrite(LifecycleWrite(fresh, issued.access_token, seen), outcome)
 
-    def _profile(self, state: AccountRecord, hook: InstagramHook) -> dict[str, Any]:
+    def _profile(self, record: AccountRecord, hook: InstagramHook) -> dict[str, Any]:
         """Fill in the ids and username where they are missing or not yet confirmed (one ``/me`` call, only the
         first time): ``user_id`` is ``/me``'s ``id``, and the Instagram Login API's ``user_id`` is the professional
         account's id (a refresh before the ids were unified recorded that one as ``user_id``)."""
         api = hook.params.api
-        if state.ids_confirmed(api) and state.username:
+        if record.ids_confirmed(api) and record.username:
             return {}
         fields = ["id", "user_id", "username"] if api == "instagram_login" else ["id", "username"]
         try:
             profile = hook.get_profile(fields)
         except InstagramError as exc:
-            log.warning("Account %s: the profile could not be read (%s)", state.conn_id, exc)
+            log.warning("Account %s: the profile could not be read (%s)", record.conn_id, exc)
             return {}
         found = {"user_id": profile.get("id"), "professional_account_id": profile.get("user_id")}
         ids = {key: str(value) for key, value in found.items() if is_plain_id(value)}
-        return {**ids, "username": profile.get("username") or state.username}
+        return {**ids, "username": profile.get("username") or record.username}
 
     def _after_auth_error(
-        self, state: AccountRecord, seen: AccountRecord, stored: StoredToken, hook: InstagramHook,
+        self, record: AccountRecord, seen: AccountRecord, stored: StoredToken, hook: InstagramHook,
         exc: InstagramAuthError,
     ) -> AccountResult | PendingWrite:  # fmt: skip
         # Instagram's answer to a refresh under 24 h is unconfirmed and may be a 190. Ask /me before judging.
         try:
             hook.get_profile(["id"])
         except InstagramAuthError as probe:
-            return self._mark(state, seen, stored, probe.reason, hook.api_calls)
+            return self._mark(record, seen, stored, probe.reason, hook.api_calls)
         except InstagramError as probe:
             detail = f"Instagram refused the refresh ({exc}) and the check of the token failed too ({probe})"
-            return AccountResult.of(state, Outcome.FAILED, f"{detail}; the next run tries again", hook.api_calls)
+            return AccountResult.of(record, Outcome.FAILED, f"{detail}; the next run tries again", hook.api_calls)
         detail = f"Instagram refused the refresh ({exc}) but the token still works; the next run tries again"
-        return AccountResult.of(state, Outcome.REFUSED, detail, hook.api_calls)
+        return AccountResult.of(record, Outcome.REFUSED, detail, hook.api_calls)
 
     def _mark(
-        self, state: AccountRecord, seen: AccountRecord, stored: StoredToken, reason: str, calls: int
+        self, record: AccountRecord, seen: AccountRecord, stored: StoredToken, reason: str, calls: int
     ) -> PendingWrite:
         """Record ``reauth_required`` with the reason; the token itself is kept as it is. The fingerprint says
         which token was refused (none when the password was empty), so that a new one is noticed."""
         token = stored.token
         marked = replace(
-            state, status="reauth_required", status_reason=reason, fingerprint=fingerprint(token) if token else None
+            record, status="reauth_required", status_reason=reason, fingerprint=fingerprint(token) if token else None
         )
 
         def outcome(error: TokenStoreError | None) -> AccountResult:
             if isinstance(error, ChangedSinceRead):
-                return AccountResult.of(state, Outcome.CHANGED, str(error), calls)
+                return AccountResult.of(record, Outcome.CHANGED, str(error), calls)
             unrecorded = f" (the status could not be recorded: {error})" if error else ""
             return AccountResult.of(marked, Outcome.REAUTH_REQUIRED, f"{reason}; {REAUTH_FIX}{unrecorded}", calls)
 

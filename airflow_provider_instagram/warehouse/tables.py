@@ -79,14 +79,14 @@ class TableSpec:
         ]
 
 
-def media_table(prefix: str = "instagram_") -> TableSpec:
+def media_table_spec(prefix: str = "instagram_") -> TableSpec:
     """Media and carousel children, one row each, keyed by owner and media id."""
     return TableSpec(
         f"{prefix}media", "media", MEDIA_SCHEMA, ("user_id", "id"), "user_id", "timestamp", (("user_id", "timestamp"),)
     )
 
 
-def profile_table(prefix: str = "instagram_") -> TableSpec:
+def profile_table_spec(prefix: str = "instagram_") -> TableSpec:
     """One profile snapshot per account and export, keyed by the account's id and the snapshot time."""
     # Rows loaded before the ids were unified hold the professional account's id in user_id.
     unify = (

@@ -266,3 +266,30 @@ def test_the_app_connection_is_never_overwritten_by_an_account(
         for conn_id in ("cli_db_app", "cli_other_account"):
             airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")
     assert kept["password"] == app["client_secret"] and kept["extra"] == {"redirect_uri": app["redirect_uri"]}
+
+
+def test_a_reconnect_through_an_app_connection_drops_the_settings_given_directly_before(
+    app: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """An account first connected with the app's settings given directly keeps them in its own connection; once it
+    is reconnected through an app connection, none of them may win over that app's (its secret would)."""
+    account = app["accounts"][0]
+    monkeypatch.setenv("INSTAGRAM_CLIENT_SECRET", app["client_secret"])
+    direct = {"client_id": app["client_id"], "host": app["graph_url"], "redirect_uri": app["redirect_uri"],
+              "oauth_url": app["oauth_url"], "client_secret": app["client_secret"]}  # fmt: skip
+    first = emulator_client.issue_code(user=account["username"], redirect_uri=app["redirect_uri"])
+    connect(ConnectRequest(CONN, None, app=direct, redirect=first, open_browser=False),
+            AirflowApiClient.from_connection("cli_api"), say=lambda _: None)  # fmt: skip
+    before = _saved(airflow_server)
+    assert before["extra"]["client_secret"] == app["client_secret"] and before["login"] == app["client_id"]
+
+    again = emulator_client.issue_code(user=account["username"], redirect_uri=app["redirect_uri"])
+    connect(ConnectRequest(CONN, APP_CONN, redirect=again, open_browser=False),
+            AirflowApiClient.from_connection("cli_api"), say=lambda _: None)  # fmt: skip
+    after = _saved(airflow_server)
+    assert after["extra"]["app_conn_id"] == APP_CONN
+    assert not {"client_secret", "redirect_uri", "oauth_url"} & set(after["extra"])
+    assert not after["login"] and not after["host"]
+    profile = InstagramHook(instagram_conn_id=APP_CONN).get_profile(["username"], token=after["password"])
+    assert profile["username"] == account["username"]

@@ -26,7 +26,7 @@ from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
 from airflow_provider_instagram.warehouse.dialects import SQLITE, dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
-from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 from tests.instagram_support import Export, pinned, read_table
 from tests.warehouse_support import CONN_ID, Warehouse
 
@@ -80,7 +80,7 @@ def test_first_load_creates_typed_tables_holding_exactly_the_exported_rows(
     expected = file_rows(source)
     assert table_rows(warehouse) == expected and len(expected) > 100
     assert media["rows"] == media["user_rows"] == len(expected) and media["deleted"] == 0
-    assert media["columns_added"] == media_table().columns  # created from the export schema
+    assert media["columns_added"] == media_table_spec().columns  # created from the export schema
     assert (profiles["rows"], profiles["user_rows"], warehouse.count(PROFILES), _profiles(warehouse, user_id)) == (
         1,
         1,
@@ -152,7 +152,7 @@ def test_a_table_from_an_older_schema_gains_the_new_columns(
     warehouse: Warehouse, exported: tuple[Path, dict[str, Any], str],
 ) -> None:  # fmt: skip
     source, context, user_id = exported
-    older = media_table()
+    older = media_table_spec()
     older = dataclasses.replace(older, schema=pa.schema(list(older.schema)[:-3]))
     with warehouse.connect() as conn:
         WarehouseLoader(conn, dialect_of(conn)).load("0", [TableBatches(older, [])])
@@ -178,13 +178,13 @@ def test_a_failure_mid_load_leaves_the_tables_exactly_as_they_were(
 
         window, _ = window_of(30, context["data_interval_end"] - timedelta(hours=1))  # the exported window
         parts = ExportedParts(__import__("airflow.sdk").sdk.ObjectStoragePath(f"file://{source}"), user_id)
-        batches = part_batches(parts.parts("media", window, required=True), media_table().schema, 7)
+        batches = part_batches(parts.parts("media", window, required=True), media_table_spec().schema, 7)
         yield next(batches)
         yield next(batches)
         raise OSError("the object store went away")
 
     with warehouse.connect() as conn, pytest.raises(OSError, match="went away"):
-        WarehouseLoader(conn, dialect_of(conn)).load(user_id, [TableBatches(media_table(), failing(), days=None)])
+        WarehouseLoader(conn, dialect_of(conn)).load(user_id, [TableBatches(media_table_spec(), failing(), days=None)])
 
     assert table_rows(warehouse) == before
     assert warehouse.tables() == tables_before  # no staging table left behind
@@ -226,10 +226,10 @@ def test_deleting_one_user_is_one_indexed_statement_per_table(
     keep = table_rows(warehouse, users[1])
     assert keep and table_rows(warehouse, users[0])
 
-    statement = media_table().delete_user_sql(SQLITE)
+    statement = media_table_spec().delete_user_sql(SQLITE)
     assert _keyed_by_user(warehouse, statement, users[0])
     warehouse.execute(statement, users[0])
-    warehouse.execute(profile_table().delete_user_sql(SQLITE), users[0])
+    warehouse.execute(profile_table_spec().delete_user_sql(SQLITE), users[0])
 
     assert table_rows(warehouse, users[0]) == {} and _profiles(warehouse, users[0]) == 0
     assert table_rows(warehouse, users[1]) == keep and _profiles(warehouse, users[1]) == 1

@@ -7,7 +7,7 @@ import sqlite3
 import pyarrow as pa
 
 from airflow_provider_instagram.warehouse.dialects import POSTGRESQL, SQLITE, Dialect, dialect_of
-from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 
 
 def test_unknown_drivers_get_ansi_merge_with_the_hooks_placeholder() -> None:
@@ -30,7 +30,7 @@ def test_drivers_are_told_apart_by_their_module() -> None:
 
 
 def test_tables_are_typed_from_the_export_schema_and_keyed_by_the_account() -> None:
-    create = media_table().create_sql(POSTGRESQL)
+    create = media_table_spec().create_sql(POSTGRESQL)
     assert create[0].startswith('CREATE TABLE IF NOT EXISTS "instagram_media" ("id" TEXT NOT NULL, "user_id" TEXT')
     assert '"timestamp" TIMESTAMP WITH TIME ZONE' in create[0] and '"like_count" BIGINT' in create[0]
     assert '"is_comment_enabled" BOOLEAN' in create[0] and '"position" INTEGER' in create[0]
@@ -39,12 +39,12 @@ def test_tables_are_typed_from_the_export_schema_and_keyed_by_the_account() -> N
         'CREATE INDEX IF NOT EXISTS "instagram_media_user_id_timestamp_idx" '
         'ON "instagram_media" ("user_id", "timestamp")'
     )
-    assert profile_table("ig_").create_sql(SQLITE)[0].endswith('PRIMARY KEY ("id", "exported_at"))')
-    assert profile_table().delete_user_sql(SQLITE) == 'DELETE FROM "instagram_profiles" WHERE "id" = ?'
+    assert profile_table_spec("ig_").create_sql(SQLITE)[0].endswith('PRIMARY KEY ("id", "exported_at"))')
+    assert profile_table_spec().delete_user_sql(SQLITE) == 'DELETE FROM "instagram_profiles" WHERE "id" = ?'
 
 
 def test_only_missing_columns_are_added_and_as_nullable() -> None:
-    spec = media_table()
+    spec = media_table_spec()
     added = spec.add_column_sql(POSTGRESQL, [*spec.columns[:-2]])
     assert added == [
         'ALTER TABLE "instagram_media" ADD COLUMN "file_sha256" TEXT',

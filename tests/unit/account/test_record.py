@@ -112,3 +112,16 @@ def test_account_keys_are_not_masked_by_airflow() -> None:
 
     assert should_hide_value_for_key("token_status")  # the check itself works
     assert [k for k in (*ACCOUNT_KEYS, AUTO_REFRESH) if should_hide_value_for_key(k)] == []
+
+
+def test_a_write_applies_only_what_it_changed_over_the_row_as_it_is_now() -> None:
+    """A refresh read the row, then someone renamed the account and set an extra of theirs: the refresh's write
+    keeps both, and sets what the refresh itself changed (and fills in what the row lacks)."""
+    read = {"user_id": "900", "username": "old", "expires_at": "2027-01-01T00:00:00+00:00"}
+    seen = AccountRecord.from_extras("ig", read)
+    refreshed = AccountRecord("ig", user_id="900", username="old", status="ok", fingerprint="f2",
+                              expires_at=datetime(2027, 2, 1, tzinfo=UTC))  # fmt: skip
+    now = {**read, "username": "renamed", "team": "growth"}
+    written = refreshed.changed_since(seen, now)
+    assert written == {"user_id": "900", "username": "renamed", "team": "growth", "status": "ok",
+                       "fingerprint": "f2", "expires_at": "2027-02-01T00:00:00+00:00"}  # fmt: skip

@@ -11,7 +11,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_instagram.deletion.purge import checked_user_ids, delete_files, delete_rows
 from airflow_provider_instagram.exceptions import InvalidIdError
 from airflow_provider_instagram.warehouse.dialects import SQLITE
-from airflow_provider_instagram.warehouse.tables import media_table, profile_table
+from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 
 
 def _tree(root: Path, users: tuple[str, ...]) -> None:
@@ -45,7 +45,7 @@ def test_ids_that_could_escape_their_folder_are_refused(bad: str, tmp_path: Path
 
 def test_delete_rows_removes_only_the_users_rows(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "w.sqlite")
-    for spec in (media_table(), profile_table()):
+    for spec in (media_table_spec(), profile_table_spec()):
         for statement in spec.create_sql(SQLITE):
             db.execute(statement)
     media = [("111", "a"), ("111", "b"), ("222", "c")]

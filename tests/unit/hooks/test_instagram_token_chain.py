@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,7 +12,7 @@ import requests
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import InstagramAuthError, InstagramConfigError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from tests.instagram_support import FAST
+from tests.instagram_support import CLOCK, FAST
 
 
 def test_authorization_url_per_flavour(connect, emulator_client: EmulatorClient) -> None:
@@ -31,7 +31,7 @@ def test_authorization_url_per_flavour(connect, emulator_client: EmulatorClient)
 @pytest.mark.parametrize("flavour", [{}, {"flat_token_response": True}, {"api": "basic_display"}],
                          ids=["data-wrapped", "flat", "basic-display"])  # fmt: skip
 def test_whole_chain_from_code_to_long_lived(connect, emulator_client: EmulatorClient, flavour: dict) -> None:
-    seed = emulator_client.reset(auto_consent=True, **flavour)
+    seed = emulator_client.reset(auto_consent=True, clock=CLOCK.timestamp(), **flavour)
     hook = connect(token="")
     redirect = requests.get(hook.get_authorization_url("st"), allow_redirects=False, timeout=30).headers["location"]
     code = redirect.split("code=")[1].split("&")[0].replace("%23", "#")
@@ -39,7 +39,7 @@ def test_whole_chain_from_code_to_long_lived(connect, emulator_client: EmulatorC
     assert token.user_id == seed["accounts"][0]["id"]
     assert token.expires_in == 60 * 86400
     assert token.expires_at is not None
-    assert abs(token.expires_at - (datetime.now(UTC) + timedelta(days=60))) < timedelta(minutes=1)
+    assert token.expires_at - CLOCK == pytest.approx(timedelta(days=60), abs=timedelta(minutes=1))
     assert token.access_token not in repr(token)
     assert connect(token=token.access_token).get_profile(["id"])["id"] == token.user_id
 

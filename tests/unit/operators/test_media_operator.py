@@ -131,14 +131,15 @@ class GatedExport(InstagramMediaToStorageOperator):
         return PublishGate(self.instagram_conn_id, read=self.meanwhile)
 
 
+@pytest.mark.parametrize("copy_files", [False, True], ids=["metadata", "with-files"])
 @pytest.mark.parametrize("deletion", [False, True], ids=["deauthorized", "deletion-requested"])
 def test_an_account_revoked_while_it_is_exported_gets_nothing_published(
     connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, deletion: bool,
+    monkeypatch: pytest.MonkeyPatch, deletion: bool, copy_files: bool,
 ) -> None:  # fmt: skip
     now = pinned(emulator_client, accounts=1, media=40)
     connect()
-    operator = GatedExport(task_id="export", destination=f"file://{tmp_path}")
+    operator = GatedExport(task_id="export", destination=f"file://{tmp_path}", copy_files=copy_files)
     operator.meanwhile = MetaMeanwhile(monkeypatch, on=1, deletion=deletion)  # before the publish
     with pytest.raises(AirflowSkipException, match=r"was marked revoked .* nothing was published"):
         operator.execute(context(now - timedelta(days=5), now))
@@ -156,7 +157,7 @@ def test_a_deletion_requested_while_the_files_were_published_takes_them_back(
     other = tmp_path / "media" / "user_id=42" / "dt=2026-11-01"
     other.mkdir(parents=True)
     (other / "part-00000.parquet").write_bytes(b"another account's data")
-    operator = GatedExport(task_id="export", destination=f"file://{tmp_path}")
+    operator = GatedExport(task_id="export", destination=f"file://{tmp_path}", copy_files=True)
     operator.meanwhile = MetaMeanwhile(monkeypatch, on=2, deletion=True)  # after the publish
     with pytest.raises(AirflowSkipException, match=r"Meta asked to delete the data .* removed again"):
         operator.execute(context(now - timedelta(days=5), now))

@@ -30,10 +30,10 @@ def ok(now: datetime, refreshed_hours_ago: float | None, expires_in_days: float 
 
 
 def test_decisions_follow_the_emulator_clock(clock: Callable[[], datetime], emulator_client: EmulatorClient) -> None:
-    state = ok(clock(), refreshed_hours_ago=1)
-    assert decide(state, clock(), TOKEN).action is Action.SKIP_FRESH
+    record = ok(clock(), refreshed_hours_ago=1)
+    assert decide(record, clock(), TOKEN).action is Action.SKIP_FRESH
     emulator_client.advance_clock(24 * HOUR)
-    assert decide(state, clock(), TOKEN).action is Action.REFRESH
+    assert decide(record, clock(), TOKEN).action is Action.REFRESH
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_a_replaced_token_starts_over(now: datetime) -> None:
     )  # fmt: skip
     decision = decide(marked, now, TOKEN)
     assert decision.action is Action.REFRESH
-    assert (decision.state.status, decision.state.expires_at, decision.state.refreshed_at) == ("ok", None, None)
+    assert (decision.record.status, decision.record.expires_at, decision.record.refreshed_at) == ("ok", None, None)
 
 
 def test_hand_made_connection_without_fingerprint_is_trusted(now: datetime) -> None:
