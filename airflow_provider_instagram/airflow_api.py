@@ -45,6 +45,7 @@ class AirflowApiClient:
     :param verify: TLS verification, as in ``requests``.
     :param timeout: seconds per request.
     :param attempts: attempts per request, the first included.
+    :param retry_wait: seconds of the first wait between attempts (doubling, jittered, capped at 10 s).
     :param sleep: how to wait between attempts (injected by tests).
     """
 
@@ -58,6 +59,7 @@ class AirflowApiClient:
         verify: bool | str = True,
         timeout: float = 30.0,
         attempts: int = 5,
+        retry_wait: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -65,7 +67,7 @@ class AirflowApiClient:
         self._password = password
         self.api_conn_id = api_conn_id
         self.timeout = timeout
-        self.attempts = attempts
+        self.attempts, self.retry_wait = attempts, retry_wait
         self._sleep = sleep
         self.session = requests.Session()
         self.session.verify = verify
@@ -76,7 +78,9 @@ class AirflowApiClient:
 
     @classmethod
     def from_connection(cls, api_conn_id: str = DEFAULT_API_CONN_ID, **kwargs: Any) -> AirflowApiClient:
-        """Build from an Airflow connection: host (URL or host name), port, login, password, extra ``verify``."""
+        """Build from an Airflow connection: host (URL or host name), port, login, password, and extras ``verify``
+        (true/false or a CA bundle), ``attempts`` (per request, default 5) and ``retry_wait`` (seconds of the
+        first wait between attempts, default 0.5, doubling up to 10)."""
         from airflow.sdk import BaseHook
 
         try:
@@ -91,12 +95,25 @@ class AirflowApiClient:
                 f"Connection {api_conn_id!r} needs host (the API server URL), login and password; "
                 f"it has {', '.join(n for n in ('host', 'login', 'password') if getattr(conn, n)) or 'none of them'}"
             )
-        verify = _verify_setting(conn.extra_dejson or {}, api_conn_id)
+        extra = conn.extra_dejson or {}
+        verify = _verify_setting(extra, api_conn_id)
+        try:
+            kwargs.setdefault("attempts", max(1, int(extra.get("attempts", 5))))
+            kwargs.setdefault("retry_wait", max(0.0, float(extra.get("retry_wait", 0.5))))
+        except (TypeError, ValueError):
+            raise TokenStoreError(
+                f"Connection {api_conn_id!r}: extras 'attempts' (a whole number) and 'retry_wait' (seconds) must be "
+                f"numbers; they are {extra.get('attempts')!r} and {extra.get('retry_wait')!r}"
+            ) from None
         base_url = _base_url(conn)
         log.info("Airflow REST API of connection %s: %s", api_conn_id, base_url)
         return cls(base_url, conn.login, conn.password, api_conn_id=api_conn_id, verify=verify, **kwargs)
 
     # ------------------------------------------------------------------ HTTP
+    def token(self) -> str:
+        """The JWT this client calls with (logging in first if it has none yet)."""
+        return self._token()
+
     def _token(self, renew: bool = False) -> str:
         with self._lock:
             if self._jwt is None or renew:
@@ -114,7 +131,8 @@ class AirflowApiClient:
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         self.calls += 1
         try:
-            answer = self.session.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+            timeout = kwargs.pop("timeout", self.timeout)
+            answer = self.session.request(method, f"{self.base_url}{path}", timeout=timeout, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Retryable(f"{type(exc).__name__} talking to the Airflow API at {self.base_url}") from None
         if answer.status_code >= 500 or answer.status_code == 429:
@@ -134,7 +152,7 @@ class AirflowApiClient:
         """Send with a JWT, retrying connection errors, 5xx, 429 and an expired JWT; 4xx answers are returned."""
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable),
-            wait=wait_exponential(multiplier=0.5, max=10.0) + wait_random(0, 0.5),
+            wait=wait_exponential(multiplier=self.retry_wait, max=10.0) + wait_random(0, self.retry_wait),
             stop=stop_after_attempt(self.attempts),
             sleep=self._sleep,
             reraise=True,

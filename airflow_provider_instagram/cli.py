@@ -155,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--output", default="instagram-demo", help="folder for everything the demo writes (default ./instagram-demo)"
     )
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave Airflow running afterwards and print its URL and login, to look at its UI",
+    )
+    demo.add_argument("--stop", action="store_true", help="stop the Airflow a --keep-running demo left under --output")
     return parser
 
 
@@ -167,9 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "connect":
         return _run_connect(args)
     if args.command == "demo":
-        from airflow_provider_instagram.demo import run_demo
+        from airflow_provider_instagram.demo import run_demo, stop_demo
 
-        return run_demo(accounts=args.accounts, media=args.media, output=args.output)
+        if args.stop:
+            return stop_demo(args.output)
+        return run_demo(accounts=args.accounts, media=args.media, output=args.output, keep_running=args.keep_running)
     return 2
 
 

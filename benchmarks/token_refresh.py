@@ -27,13 +27,11 @@ from typing import Any
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from airflow_provider_instagram.account.record import format_time
+from airflow_provider_instagram.airflow_api import AirflowApiClient
+from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
 
-from airflow_provider_instagram.account.record import format_time  # noqa: E402
-from airflow_provider_instagram.airflow_api import AirflowApiClient  # noqa: E402
-from tests.airflow_server import AirflowServer  # noqa: E402
-from tests.postgres_server import PostgresServer  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 DAG_ID = "instagram_token_refresh"
 DAY = 86_400
@@ -55,7 +53,7 @@ def control(seed: dict[str, Any], method: str, path: str, body: dict[str, Any] |
     return requests.request(method, f"{seed['base_url']}/_emulator/{path}", json=body, timeout=60).json()
 
 
-def put_connections(server: AirflowServer, seed: dict[str, Any], action: str) -> list[str]:
+def put_connections(server: LocalAirflow, seed: dict[str, Any], action: str) -> list[str]:
     """Every account as an ``instagram`` connection whose token was refreshed two days ago (REST bulk calls).
 
     ``action`` is ``create`` (first time) or ``update`` (make them two days old again before the next run).
@@ -83,9 +81,9 @@ def put_connections(server: AirflowServer, seed: dict[str, Any], action: str) ->
     return [e["connection_id"] for e in entities]
 
 
-def rest_calls(server: AirflowServer, since_line: int) -> tuple[dict[str, int], int]:
+def rest_calls(server: LocalAirflow, since_line: int) -> tuple[dict[str, int], int]:
     """Public REST calls after ``since_line`` of the API server's access log, by kind; and the new line count."""
-    lines = server.process_log_files()["api-server"].read_text(errors="replace").splitlines()
+    lines = server.log_of("api-server").read_text(errors="replace").splitlines()
     counts = {"patch": 0, "bulk": 0, "list": 0, "auth": 0}
     for line in lines[since_line:]:
         found = ACCESS.search(line)
@@ -103,7 +101,7 @@ def rest_calls(server: AirflowServer, since_line: int) -> tuple[dict[str, int], 
     return counts, len(lines)
 
 
-def dag_run(server: AirflowServer, conf: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+def dag_run(server: LocalAirflow, conf: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     started = time.monotonic()
     run_id = server.trigger(DAG_ID, conf=conf)
     state = server.wait_for_run(DAG_ID, run_id, timeout=600)
@@ -128,7 +126,7 @@ def _timing(ti: dict[str, Any]) -> str:
     return f"{ti['task_id']}{index} wait {wait}s run {run}s"
 
 
-def baseline(server: AirflowServer, seed: dict[str, Any], conn_ids: list[str]) -> float:
+def baseline(server: LocalAirflow, seed: dict[str, Any], conn_ids: list[str]) -> float:
     """The same per-account work with no Airflow around it: one refresh call and one PATCH each, in sequence."""
     client = AirflowApiClient(server.base_url, server.username, server.password)
     graph = requests.Session()
@@ -158,16 +156,12 @@ def main() -> int:
     args = parser.parse_args()
     postgres = PostgresServer("airflow").start() if args.metadata_db == "postgres" else None
     emulator, seed = start_emulator(args.accounts)
-    server = AirflowServer(REPO / "dags")
-    if postgres is not None:
-        server.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = postgres.uri.replace(
-            "postgres://", "postgresql+psycopg2://"
-        )
+    settings = {"api": {"workers": os.environ.get("BENCH_API_WORKERS", "1")},
+                "dag_processor": {"min_file_process_interval": "600"}}  # fmt: skip
+    server = LocalAirflow(dags_folder=REPO / "dags", settings=settings,
+                          database_url=postgres.sqlalchemy_url() if postgres else None)  # fmt: skip
     api_conn = {"conn_type": "http", "host": server.base_url, "login": server.username, "password": server.password}
     server.env["AIRFLOW_CONN_AIRFLOW_API_DEFAULT"] = json.dumps(api_conn)
-    server.env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "60"
-    server.env["AIRFLOW__API__WORKERS"] = os.environ.get("BENCH_API_WORKERS", "1")
-    server.env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "600"
     sizes = [int(size) for size in args.batch_size.split(",") if size.strip()] or [0]
     walls: dict[int, list[float]] = {size: [] for size in sizes}
     bases: list[float] = []

@@ -323,8 +323,7 @@ def main() -> int:
                         help="full snapshot (days=None) or every exported day given explicitly")  # fmt: skip
     args = parser.parse_args()
     started = time.monotonic()
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository root: tests.postgres_server
-    from tests.postgres_server import PostgresServer
+    from airflow_provider_instagram.local_airflow import PostgresServer
 
     server = PostgresServer().start()
     try:

@@ -14,13 +14,12 @@ from airflow_provider_instagram.export.media_export import ExportSummary, MediaE
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.hooks.transport import RetryPolicy
-from tests.airflow_server import AirflowServer
-from tests.faulty_proxy import FaultyProxy
-from tests.instagram_support import FAST, Export, Sleeps, last_days
-from tests.postgres_server import PostgresServer
-from tests.s3_server import CONN_ID as S3_CONN_ID
-from tests.s3_server import S3Server
-from tests.warehouse_support import KINDS, Warehouse, make_warehouse
+from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
+from tests.support.faulty_proxy import FaultyProxy
+from tests.support.instagram import FAST, Export, Sleeps, last_days
+from tests.support.s3_server import CONN_ID as S3_CONN_ID
+from tests.support.s3_server import S3Server
+from tests.support.warehouse import KINDS, Warehouse, make_warehouse
 
 pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]
 
@@ -57,25 +56,27 @@ def airflow_server(
     s3_server: S3Server,
     postgres_server: PostgresServer,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[AirflowServer]:
-    """One real Airflow (API server, scheduler with LocalExecutor, DAG processor) for the session, on a DAG folder
-    holding the repository's ``dags/`` (tests may add DAG files of their own to ``server.dags_folder``). Tasks
-    reach the REST API through ``airflow_api_proxy`` (connection airflow_api_default); connection
-    ``dag_warehouse`` is a PostgreSQL database of their own."""
+) -> Iterator[LocalAirflow]:
+    """One real Airflow (API server, scheduler with LocalExecutor, DAG processor) for the session, its metadata
+    database on the session's PostgreSQL server (SQLite's one writer at a time failed REST writes under load), on a
+    DAG folder holding the repository's ``dags/`` (tests may add DAG files of their own to ``dags_folder``). Tasks
+    reach the REST API through ``airflow_api_proxy`` (connection airflow_api_default, with short retry waits: the
+    tests inject failures); connection ``dag_warehouse`` is a PostgreSQL database of their own."""
     dags = tmp_path_factory.mktemp("dags")
     for dag_file in (REPO / "dags").glob("*.py"):
         (dags / dag_file.name).symlink_to(dag_file)
-    api_conn = {"conn_type": "http", "host": airflow_api_proxy.url, "login": API_USER, "password": API_PASSWORD}
+    api_conn = {"conn_type": "http", "host": airflow_api_proxy.url, "login": API_USER, "password": API_PASSWORD,
+                "extra": {"retry_wait": 0.05}}  # fmt: skip
     env = {
         "AIRFLOW_CONN_AIRFLOW_API_DEFAULT": json.dumps(api_conn),
         f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": s3_server.connection_json(),
         f"AIRFLOW_CONN_{DAG_WAREHOUSE.upper()}": postgres_server.create_database(DAG_WAREHOUSE),
-        # Two cores shared by every component on SQLite: a busy moment must not fail a task's first API call
-        # (default 5 s), and the DAG files of a session do not change, so they need no constant re-parsing.
-        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
     }
-    with AirflowServer(dags, env=env, username=API_USER, password=API_PASSWORD) as server:
+    postgres_server.create_database("airflow_metadata")
+    # The DAG files of a session do not change: no constant re-parsing.
+    settings = {"dag_processor": {"min_file_process_interval": "300"}}
+    with LocalAirflow(dags_folder=dags, env=env, settings=settings, users={API_USER: ("admin", API_PASSWORD)},
+                      database_url=postgres_server.sqlalchemy_url("airflow_metadata")) as server:  # fmt: skip
         airflow_api_proxy.target = server.base_url
         # no accounts yet: the first scheduled run has nothing to alert about
         assert server.settle_first_scheduled_runs(TOKEN_REFRESH_DAG) == ["success"]
@@ -83,7 +84,7 @@ def airflow_server(
 
 
 @pytest.fixture
-def api_proxy(airflow_server: AirflowServer, airflow_api_proxy: FaultyProxy) -> Iterator[FaultyProxy]:
+def api_proxy(airflow_server: LocalAirflow, airflow_api_proxy: FaultyProxy) -> Iterator[FaultyProxy]:
     """The proxy with no fault rules, and none left behind."""
     airflow_api_proxy.clear()
     yield airflow_api_proxy

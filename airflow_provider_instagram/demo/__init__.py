@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from airflow_provider_instagram.demo.runner import run_demo
+from airflow_provider_instagram.demo.runner import run_demo, stop_demo
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "stop_demo"]

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID as API_CONN_ID
-from airflow_provider_instagram.demo.airflow_local import LocalAirflow
 from airflow_provider_instagram.export.dag import DESTINATION_VARIABLE, WAREHOUSE_VARIABLE
+from airflow_provider_instagram.local_airflow import LocalAirflow
 
 EXPORT_DAG = "instagram_media_export"
 REFRESH_DAG = "instagram_token_refresh"
@@ -68,7 +68,9 @@ def new_airflow(paths: DemoPaths) -> tuple[LocalAirflow, str]:
     user's password, for connection ``airflow_api_default``."""
     refresh_password = secrets.token_urlsafe(16)
     users = {"admin": ("admin", secrets.token_urlsafe(16)), REFRESH_USER: ("op", refresh_password)}
-    return LocalAirflow(paths.airflow_home, users), refresh_password
+    # Four LocalExecutor workers: the demo's DAG runs need no more, and each is a process on two cores.
+    airflow = LocalAirflow(paths.airflow_home, users=users, settings={"core": {"parallelism": "4"}})
+    return airflow, refresh_password
 
 
 def configure(airflow: LocalAirflow, paths: DemoPaths, refresh_password: str) -> list[str]:
@@ -99,7 +101,7 @@ def stored_tokens(airflow: LocalAirflow) -> dict[str, tuple[str | None, dict[str
     """
     from airflow_provider_instagram.account.record import fingerprint
 
-    out = airflow.cli("connections", "export", "-", "--file-format", "json")
+    out = airflow.cli("connections", "export", "-", "--file-format", "json").stdout
     rows = json.loads(out[out.index("{") :])
     found: dict[str, tuple[str | None, dict[str, object]]] = {}
     for conn_id, row in rows.items():

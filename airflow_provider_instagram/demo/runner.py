@@ -19,7 +19,6 @@ from typing import Any
 
 import requests
 
-from airflow_provider_instagram.demo.airflow_local import LocalAirflow, log_tail
 from airflow_provider_instagram.demo.deployment import (
     EXPORT_DAG,
     REFRESH_DAG,
@@ -32,6 +31,7 @@ from airflow_provider_instagram.demo.deployment import (
 from airflow_provider_instagram.demo.onboarding import OnboardedAccount, emulator_time, onboard
 from airflow_provider_instagram.demo.report import ROWS_PER_ACCOUNT, SAMPLE_QUERY, files_written, health_table, query
 from airflow_provider_instagram.demo.report import table as text_table
+from airflow_provider_instagram.local_airflow import LocalAirflow, log_tail
 
 DAY = 86_400
 EARLIER_DAYS = 3  # the first account plays a user who connected this many days ago
@@ -70,12 +70,13 @@ class Demo:
     :param accounts: seeded accounts, all onboarded.
     :param media: media per account.
     :param output: the folder everything is written to (the previous run's outputs there are replaced).
+    :param keep_running: after a successful run, leave Airflow running for a look at its UI.
     """
 
-    def __init__(self, accounts: int, media: int, output: Path) -> None:
+    def __init__(self, accounts: int, media: int, output: Path, keep_running: bool = False) -> None:
         if accounts < 1 or media < 1:
             raise ValueError("the demo needs at least one account with at least one media")
-        self.accounts, self.media = accounts, media
+        self.accounts, self.media, self.keep_running = accounts, media, keep_running
         self.paths = DemoPaths(output.resolve())
         self.step_number = 0
         self.started = time.monotonic()
@@ -128,14 +129,26 @@ class Demo:
 
     @contextlib.contextmanager
     def _airflow_stopped(self) -> Iterator[None]:
-        """Whatever happens, stop every Airflow process and say whether any is left."""
+        """Whatever happens, stop every Airflow process and say whether any is left (unless the run succeeded and
+        Airflow is to keep running)."""
+        succeeded = False
         try:
             yield
+            succeeded = True
         finally:
-            if self.airflow is not None:
+            if self.airflow is not None and succeeded and self.keep_running:
+                self._leave_running(self.airflow)
+            elif self.airflow is not None:
                 self.leftovers = [p.pid for p in self.airflow.stop()]
                 names = ", ".join(str(pid) for pid in self.leftovers)
                 print(f"stopped Airflow and the emulator; processes left: {names or 'none'}", flush=True)
+
+    def _leave_running(self, airflow: LocalAirflow) -> None:
+        airflow.detach()
+        print(f"Airflow keeps running at {airflow.base_url}: log in as {airflow.username} / {airflow.password} and "
+              "look at the DAG runs, the task logs and the connections (tokens masked). The emulator stopped with "
+              "the demo: new runs cannot reach Instagram.", flush=True)  # fmt: skip
+        print(f"Stop it with: airflow-instagram demo --stop --output {self.paths.root}", flush=True)
 
     def _report_failure(self, exc: Exception) -> None:
         print(f"[{self.step_number}] FAILED: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
@@ -152,13 +165,10 @@ class Demo:
         say("DAG files: thin files over the provider's factories in dags/ (no schedule: the demo triggers them)")
         airflow, refresh_password = new_airflow(self.paths)
         self.airflow = airflow  # from here on, a failure stops its processes
-        began = time.monotonic()
-        airflow.migrate()
-        say(f"airflow db migrate: {time.monotonic() - began:.0f} s")
-        began = time.monotonic()
         airflow.start()
+        say(f"airflow db migrate: {airflow.migrate_seconds or 0:.0f} s; settings in {airflow.config_file}")
         say(f"api-server, scheduler (LocalExecutor), dag-processor at {airflow.base_url}: healthy after "
-            f"{time.monotonic() - began:.0f} s (logs: {airflow.process_logs})")  # fmt: skip
+            f"{airflow.startup_seconds or 0:.0f} s (logs: {airflow.process_log_dir})")  # fmt: skip
         for line in configure(airflow, self.paths, refresh_password):
             say(line)
         return airflow
@@ -201,7 +211,7 @@ class Demo:
         self.airflow.wait_for_dag(dag_id)
         began = time.monotonic()
         run_id = self.airflow.trigger(dag_id, conf)
-        state = self.airflow.wait_for_run(dag_id, run_id)
+        state = self.airflow.wait_for_run(dag_id, run_id, fail_on_retry=True)
         tasks = self.airflow.task_instances(dag_id, run_id)
         counts: dict[str, int] = {}
         for ti in tasks:
@@ -222,7 +232,7 @@ class Demo:
         indexes = sorted(
             ti["map_index"] for ti in self.airflow.task_instances(dag_id, run_id) if ti["task_id"] == task_id
         )
-        return [self.airflow.xcom(dag_id, run_id, task_id, index) or {} for index in indexes]
+        return [self.airflow.xcom(dag_id, run_id, task_id, map_index=index) or {} for index in indexes]
 
     # ------------------------------------------------------------------ step 4
     def _export(self) -> None:
@@ -286,7 +296,9 @@ class Demo:
         say(f"  process logs   {self.paths.airflow_home / 'process-logs'}")
 
 
-def run_demo(accounts: int = 3, media: int = 40, output: str | Path = "instagram-demo") -> int:
+def run_demo(
+    accounts: int = 3, media: int = 40, output: str | Path = "instagram-demo", keep_running: bool = False
+) -> int:
     """Run the demo; 0 on success, 1 on failure (the failing step and a log tail are printed)."""
 
     def terminated(signum: int, frame: Any) -> None:
@@ -296,6 +308,14 @@ def run_demo(accounts: int = 3, media: int = 40, output: str | Path = "instagram
 
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
-        return Demo(accounts, media, Path(output)).run()
+        return Demo(accounts, media, Path(output), keep_running).run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def stop_demo(output: str | Path = "instagram-demo") -> int:
+    """Stop the Airflow a ``--keep-running`` demo left running under ``output``; 0 when nothing is left."""
+    home = DemoPaths(Path(output).resolve()).airflow_home
+    left = LocalAirflow.stop_home(home)
+    print(f"stopped the demo's Airflow under {home}; processes left: {len(left)}", flush=True)
+    return 1 if left else 0

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from airflow_provider_instagram.emulator import EmulatorClient
-from tests.airflow_server import AirflowServer
-from tests.connections import put_connection
+from airflow_provider_instagram.local_airflow import LocalAirflow
+from tests.support.connections import put_connection
 
 APP_CONN, CONN, OTHER = "web_ig_app", "web_acme", "web_other_account"
 
 
 @pytest.fixture
-def instagram_app(airflow_server: AirflowServer, emulator_client: EmulatorClient) -> Iterator[dict[str, Any]]:
+def instagram_app(airflow_server: LocalAirflow, emulator_client: EmulatorClient) -> Iterator[dict[str, Any]]:
     """The Instagram app as a connection in the metadata DB; the plugin's callback registered at the emulator."""
     callback = f"{airflow_server.base_url}/instagram/oauth/callback"
     emulator_client.reset(redirect_uris=[callback])

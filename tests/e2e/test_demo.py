@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 from airflow_provider_instagram.demo.report import SAMPLE_QUERY
 
@@ -23,11 +24,11 @@ ACCOUNTS, MEDIA = 2, 12
 pytestmark = pytest.mark.airflow
 
 
-def run_demo(output: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+def run_demo(output: Path, *more: str) -> tuple[subprocess.CompletedProcess[str], float]:
     began = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "airflow_provider_instagram.cli", "demo", "--accounts", str(ACCOUNTS),
-         "--media", str(MEDIA), "--output", str(output)],
+         "--media", str(MEDIA), "--output", str(output), *more],
         capture_output=True, text=True, timeout=290, check=False, cwd=output.parent,
     )  # fmt: skip
     assert done.returncode == 0, f"demo failed:\n{done.stdout}\n{done.stderr}"
@@ -104,17 +105,44 @@ def check_tokens(out: str) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_demo_twice(tmp_path: Path) -> None:
+def test_demo_twice_then_left_running_for_a_look_around(tmp_path: Path) -> None:
     output = tmp_path / "demo"
-    for run in (1, 2):  # the second run replaces the first one's outputs in the same folder
-        done, seconds = run_demo(output)
+    for run in (1, 2):  # the second run replaces the first one's outputs in the same folder, and keeps running
+        done, seconds = run_demo(output, *(["--keep-running"] if run == 2 else []))
         out = done.stdout
         print(f"demo run {run}: {seconds:.0f} s")
         assert [int(n) for n in re.findall(r"^\[(\d+)\]", out, re.M)] == [1, 2, 3, 4, 5, 6]
         check_summary(out, output / "warehouse.sqlite")
         check_tokens(out)
-        assert "processes left: none" in out
-        assert not demo_processes(output)
         assert not TOKEN.search(out + done.stderr)
         for path in (output / "airflow" / "logs").rglob("*.log"):  # nor in any task or component log
             assert not TOKEN.search(path.read_text(errors="replace")), path
+        if run == 1:
+            assert "processes left: none" in out
+            assert not demo_processes(output)
+    look_around(out, output)
+
+
+def look_around(out: str, output: Path) -> None:
+    """What a user does after ``--keep-running``: logs in to the printed URL, looks at connections and runs, reads
+    the home with plain ``airflow`` commands, then stops it."""
+    found = re.search(r"Airflow keeps running at (\S+): log in as (\S+) / (\S+) ", out)
+    assert found, out
+    url, user, password = found.groups()
+    login = requests.post(f"{url}/auth/token", json={"username": user, "password": password}, timeout=30)
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    listed = requests.get(f"{url}/api/v2/connections", headers=headers, timeout=30).json()["connections"]
+    accounts = [c for c in listed if c["conn_type"] == "instagram"]
+    assert len(accounts) == ACCOUNTS and {c["password"] for c in accounts} == {"***"}  # tokens masked
+    runs = requests.get(f"{url}/api/v2/dags/instagram_media_export/dagRuns", headers=headers, timeout=30).json()
+    assert [r["state"] for r in runs["dag_runs"]] == ["success"]
+    plain = {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(output / "airflow")}  # the settings live in the home
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    got = subprocess.run([airflow, "connections", "list", "-o", "json"], env=plain, capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert got.returncode == 0 and "instagram_" in got.stdout, got.stderr
+    assert f"airflow-instagram demo --stop --output {output}" in out
+    stopped = subprocess.run([sys.executable, "-m", "airflow_provider_instagram.cli", "demo", "--stop", "--output",
+                              str(output)], capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert stopped.returncode == 0 and "processes left: 0" in stopped.stdout, stopped.stdout + stopped.stderr
+    assert not demo_processes(output)

@@ -15,19 +15,18 @@ from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.export.dag import ASSET_ALIAS, DESTINATION_VARIABLE
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from tests.airflow_server import AirflowServer
+from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
 from tests.conftest import DAG_WAREHOUSE
-from tests.connections import delete_connections, put_connection
-from tests.instagram_support import expected_rows, read_table
-from tests.postgres_server import PostgresServer
-from tests.s3_server import BUCKET, CONN_ID, S3Server
+from tests.support.connections import delete_connections, put_connection
+from tests.support.instagram import expected_rows, read_table
+from tests.support.s3_server import BUCKET, CONN_ID, S3Server
 
 DAG_ID = "instagram_media_export"
 WINDOW = re.compile(r"(\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)")
 
 
 @pytest.fixture
-def accounts(airflow_server: AirflowServer, emulator_client: EmulatorClient) -> Iterator[list[dict[str, Any]]]:
+def accounts(airflow_server: LocalAirflow, emulator_client: EmulatorClient) -> Iterator[list[dict[str, Any]]]:
     """Three emulator accounts as connections; the third is marked reauth_required."""
     delete_connections(airflow_server)
     seed = emulator_client.reset(accounts=3, media=60, span_days=10)
@@ -39,7 +38,7 @@ def accounts(airflow_server: AirflowServer, emulator_client: EmulatorClient) -> 
     delete_connections(airflow_server)
 
 
-def run(server: AirflowServer, conf: dict[str, Any]) -> tuple[str, dict[str, str]]:
+def run(server: LocalAirflow, conf: dict[str, Any]) -> tuple[str, dict[str, str]]:
     server.wait_for_dag(DAG_ID)
     run_id = server.trigger(DAG_ID, conf=conf)
     assert server.wait_for_run(DAG_ID, run_id, timeout=300) == "success"
@@ -54,7 +53,7 @@ def window_of(summary: dict[str, Any]) -> ExportWindow:
 
 
 def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_one_needing_a_human(
-    airflow_server: AirflowServer, accounts: list[dict[str, Any]], connect: Callable[..., InstagramHook],
+    airflow_server: LocalAirflow, accounts: list[dict[str, Any]], connect: Callable[..., InstagramHook],
     postgres_server: PostgresServer, tmp_path: Path,
 ) -> None:  # fmt: skip
     destination = tmp_path / "export"
@@ -63,7 +62,7 @@ def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_on
     warehouse.autocommit = True
     warehouse.cursor().execute("DROP TABLE IF EXISTS instagram_media, instagram_profiles")
     variable = {"key": DESTINATION_VARIABLE, "value": f"file://{destination}"}
-    airflow_server._json("POST", "/api/v2/variables", expected=(201,), json=variable)
+    airflow_server.call("POST", "/api/v2/variables", expected=(201,), json=variable)
     try:  # the destination comes from the Variable, the warehouse from the run's conf
         run_id, states = run(airflow_server, {"lookback_days": 2, "sql_conn_id": DAG_WAREHOUSE})
     finally:
@@ -89,14 +88,14 @@ def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_on
     totals = airflow_server.xcom(DAG_ID, run_id, "summary")
     assert totals["accounts"] == totals["accounts_loaded"] == 2
     assert totals["rows"] == totals["warehouse_rows"] == table.num_rows
-    events = airflow_server._json("GET", "/api/v2/assets/events", params={"limit": 100})["asset_events"]
+    events = airflow_server.call("GET", "/api/v2/assets/events", params={"limit": 100})["asset_events"]
     uris = {e["uri"] for e in events if e.get("source_run_id") == run_id}
     assert uris == {f"file://{destination}/media", f"file://{destination}/profiles"}, ASSET_ALIAS
     assert not list(destination.rglob("*ig_export_2*")) and len(list((destination / "media").iterdir())) == 2
 
 
 def test_export_dag_to_s3_skips_a_named_account_marked_reauth_required(
-    airflow_server: AirflowServer, accounts: list[dict[str, Any]], s3_server: S3Server
+    airflow_server: LocalAirflow, accounts: list[dict[str, Any]], s3_server: S3Server
 ) -> None:
     conf = {"destination": f"s3://{CONN_ID}@{BUCKET}/dag-run", "file_format": "jsonl",
             "conn_ids": ["ig_export_0", "ig_export_2"]}  # fmt: skip

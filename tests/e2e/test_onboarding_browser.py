@@ -16,10 +16,10 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from tests.airflow_server import AirflowServer
+from airflow_provider_instagram.local_airflow import LocalAirflow
 from tests.conftest import API_PASSWORD, API_USER
-from tests.connections import stored_connections
 from tests.e2e.conftest import APP_CONN, CONN
+from tests.support.connections import stored_connections
 
 WAIT = 60
 
@@ -41,7 +41,7 @@ def _title(browser: webdriver.Chrome) -> str:
     return str(WebDriverWait(browser, WAIT).until(ec.presence_of_element_located((By.ID, "title"))).text)
 
 
-def _log_in_and_open_the_start_page(browser: webdriver.Chrome, server: AirflowServer) -> None:
+def _log_in_and_open_the_start_page(browser: webdriver.Chrome, server: LocalAirflow) -> None:
     browser.delete_all_cookies()
     browser.get(f"{server.base_url}/instagram/")  # not logged in: Airflow's login page
     wait = WebDriverWait(browser, WAIT)
@@ -67,7 +67,7 @@ def _start_and_decide(browser: webdriver.Chrome, username: str, decision: str) -
 
 
 def test_a_user_connects_an_account_in_a_real_browser(
-    chromium: webdriver.Chrome, instagram_app: dict[str, Any], airflow_server: AirflowServer
+    chromium: webdriver.Chrome, instagram_app: dict[str, Any], airflow_server: LocalAirflow
 ) -> None:
     account = instagram_app["accounts"][1]
     _log_in_and_open_the_start_page(chromium, airflow_server)
@@ -83,7 +83,7 @@ def test_a_user_connects_an_account_in_a_real_browser(
 
 
 def test_deny_in_a_real_browser_saves_nothing(
-    chromium: webdriver.Chrome, instagram_app: dict[str, Any], airflow_server: AirflowServer
+    chromium: webdriver.Chrome, instagram_app: dict[str, Any], airflow_server: LocalAirflow
 ) -> None:
     _log_in_and_open_the_start_page(chromium, airflow_server)
     assert _start_and_decide(chromium, instagram_app["accounts"][0]["username"], "deny") == "Not connected"

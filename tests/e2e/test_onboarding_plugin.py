@@ -17,16 +17,15 @@ import requests
 from airflow_provider_instagram.account.record import fingerprint
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from tests.airflow_server import AirflowServer
-from tests.connections import put_connection, stored_connections
+from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
 from tests.e2e.conftest import APP_CONN, CONN, OTHER
-from tests.postgres_server import PostgresServer
+from tests.support.connections import put_connection, stored_connections
 
 DELETION_DAG, EXPORT_DAG, REFRESH_DAG = "instagram_data_deletion", "instagram_media_export", "instagram_token_refresh"
 
 
 @pytest.fixture
-def browser(airflow_server: AirflowServer) -> requests.Session:
+def browser(airflow_server: LocalAirflow) -> requests.Session:
     """A browser session logged in to Airflow (the UI keeps the JWT in the ``_token`` cookie)."""
     session = requests.Session()
     session.cookies.set("_token", airflow_server.token(), domain=urlsplit(airflow_server.base_url).hostname)
@@ -41,7 +40,7 @@ def _consent(session: requests.Session, authorize_url: str, account_id: str, dec
     return str(answer.headers["location"]).removesuffix("#_")
 
 
-def _start(session: requests.Session, server: AirflowServer, conn_id: str = CONN) -> str:
+def _start(session: requests.Session, server: LocalAirflow, conn_id: str = CONN) -> str:
     """Open the start page (a link may fill it in), click Connect: where the plugin sends the browser."""
     link = session.get(f"{server.base_url}/instagram/connect", params={"conn_id": conn_id, "app_conn_id": APP_CONN},
                        timeout=30)  # fmt: skip
@@ -59,7 +58,7 @@ def _form_token(page: str) -> str:
 
 
 def test_the_start_page_shows_the_urls_to_register(instagram_app: dict[str, Any], browser: requests.Session,
-                                                    airflow_server: AirflowServer) -> None:  # fmt: skip
+                                                    airflow_server: LocalAirflow) -> None:  # fmt: skip
     page = browser.get(f"{airflow_server.base_url}/instagram/", timeout=30)
     assert page.status_code == 200
     assert f"<code id='redirect-uri'>{instagram_app['callback']}</code>" in page.text
@@ -67,7 +66,7 @@ def test_the_start_page_shows_the_urls_to_register(instagram_app: dict[str, Any]
 
 
 def test_without_an_airflow_session_the_user_is_sent_to_log_in(
-    instagram_app: dict[str, Any], airflow_server: AirflowServer
+    instagram_app: dict[str, Any], airflow_server: LocalAirflow
 ) -> None:
     for answer in (
         requests.get(f"{airflow_server.base_url}/instagram/", params={"conn_id": CONN}, allow_redirects=False,
@@ -80,7 +79,7 @@ def test_without_an_airflow_session_the_user_is_sent_to_log_in(
 
 
 def test_a_form_this_airflow_did_not_serve_starts_nothing(
-    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow
 ) -> None:
     """A page elsewhere that posts to /instagram/connect in a logged-in user's browser (cross-site) is refused."""
     for token in ("", "forged.token.value"):
@@ -90,7 +89,7 @@ def test_a_form_this_airflow_did_not_serve_starts_nothing(
 
 
 def test_connect_from_the_browser_saves_a_working_token_once(
-    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow
 ) -> None:
     account = instagram_app["accounts"][0]
     authorize = _start(browser, airflow_server)
@@ -114,7 +113,7 @@ def test_connect_from_the_browser_saves_a_working_token_once(
 
 
 def test_deny_and_forged_states_save_nothing(
-    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow
 ) -> None:
     denied = browser.get(
         _consent(browser, _start(browser, airflow_server), instagram_app["accounts"][0]["user_id"], "deny")
@@ -132,7 +131,7 @@ def test_deny_and_forged_states_save_nothing(
 
 
 def _connect_in_browser(
-    browser: requests.Session, server: AirflowServer, conn_id: str, account: dict[str, Any]
+    browser: requests.Session, server: LocalAirflow, conn_id: str, account: dict[str, Any]
 ) -> dict[str, Any]:
     """The user's whole path on the plugin's pages: start, Allow on Instagram, the result page; the saved row."""
     page = browser.get(_consent(browser, _start(browser, server, conn_id), account["user_id"]), timeout=60)
@@ -141,7 +140,7 @@ def _connect_in_browser(
 
 
 def test_deauthorize_revokes_the_account_and_a_forged_request_does_nothing(
-    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer,
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow,
     emulator_client: EmulatorClient,
 ) -> None:  # fmt: skip
     account = instagram_app["accounts"][1]
@@ -160,7 +159,7 @@ def test_deauthorize_revokes_the_account_and_a_forged_request_does_nothing(
     assert "deletion_requested_at" not in saved["extra"]
 
 
-def _refresh_outcome(server: AirflowServer, conn_id: str) -> dict[str, Any]:
+def _refresh_outcome(server: LocalAirflow, conn_id: str) -> dict[str, Any]:
     run_id = server.trigger(REFRESH_DAG, conf={})
     server.wait_for_run(REFRESH_DAG, run_id, timeout=300)
     report = server.xcom(REFRESH_DAG, run_id, "health_report")
@@ -168,7 +167,7 @@ def _refresh_outcome(server: AirflowServer, conn_id: str) -> dict[str, Any]:
 
 
 def test_a_revoked_account_comes_back_when_a_new_token_is_put_in_its_password(
-    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer,
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow,
     emulator_client: EmulatorClient,
 ) -> None:  # fmt: skip
     """The README's recovery, under the real scheduler: Meta revoked the account (its token cleared); a human
@@ -201,7 +200,7 @@ def test_a_revoked_account_comes_back_when_a_new_token_is_put_in_its_password(
 
 @pytest.fixture
 def warehouse_and_destination(
-    tmp_path: Path, airflow_server: AirflowServer, postgres_server: PostgresServer
+    tmp_path: Path, airflow_server: LocalAirflow, postgres_server: PostgresServer
 ) -> Iterator[dict[str, Any]]:
     """An empty export destination and PostgreSQL warehouse, set as the Variables both bundled DAGs read."""
     root = tmp_path / "export"
@@ -230,7 +229,7 @@ def _rows_by_user(dsn: str) -> dict[str, dict[str, int]]:
 
 def test_data_deletion_removes_one_users_files_and_rows_and_nothing_else(
     instagram_app: dict[str, Any], browser: requests.Session, warehouse_and_destination: dict[str, Any],
-    airflow_server: AirflowServer, emulator_client: EmulatorClient,
+    airflow_server: LocalAirflow, emulator_client: EmulatorClient,
 ) -> None:  # fmt: skip
     """Both users onboarded on the plugin's pages and exported with the warehouse load by the bundled DAG; Meta
     then asks to delete the first user's data."""
@@ -274,7 +273,7 @@ def test_data_deletion_removes_one_users_files_and_rows_and_nothing_else(
 
 
 def test_a_forged_deletion_request_starts_nothing(
-    instagram_app: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient
+    instagram_app: dict[str, Any], airflow_server: LocalAirflow, emulator_client: EmulatorClient
 ) -> None:
     put_connection(airflow_server, CONN, password="t", extra={"app_conn_id": APP_CONN, "user_id": "111"})
     url = f"{airflow_server.base_url}/instagram/meta/data-deletion"
@@ -291,7 +290,7 @@ def test_a_forged_deletion_request_starts_nothing(
 
 
 def test_other_types_of_connection_are_neither_overwritten_nor_used_as_the_app(
-    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: AirflowServer
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow
 ) -> None:
     put_connection(airflow_server, CONN, conn_type="postgres", host="db", password="the database password")
     put_connection(airflow_server, "web_pg", conn_type="postgres", host="db", password="another password")

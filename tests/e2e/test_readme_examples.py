@@ -18,12 +18,11 @@ import pytest
 import requests
 
 from airflow_provider_instagram.emulator import EmulatorClient
-from tests.airflow_server import AirflowServer
-from tests.connections import put_connection, stored_connections
+from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
 from tests.docs_examples import commands, dag_file, examples
-from tests.instagram_support import pinned
-from tests.postgres_server import PostgresServer
-from tests.s3_server import CREDENTIALS, S3Server
+from tests.support.connections import put_connection, stored_connections
+from tests.support.instagram import pinned
+from tests.support.s3_server import CREDENTIALS, S3Server
 
 ACCOUNT, APP, DAG_ID = "instagram_acme", "instagram_app", "readme_examples"
 
@@ -36,7 +35,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def deployment(
-    airflow_server: AirflowServer, emulator_client: EmulatorClient, s3_server: S3Server,
+    airflow_server: LocalAirflow, emulator_client: EmulatorClient, s3_server: S3Server,
     postgres_server: PostgresServer,
 ) -> Iterator[dict[str, Any]]:  # fmt: skip
     """What the README assumes a deployment has: the app connection, an S3 connection with the bucket, and a
@@ -67,7 +66,7 @@ def deployment(
         airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")
 
 
-def _run_connect(words: list[str], server: AirflowServer, account: dict[str, Any]) -> str:
+def _run_connect(words: list[str], server: LocalAirflow, account: dict[str, Any]) -> str:
     """Run one README command on the Airflow host, and do in the "browser" what the user does: open the URL it
     prints, pick the account, click Allow. Its output."""
     env = {**server.env, "BROWSER": "true"}  # a headless machine: nothing to open
@@ -82,7 +81,7 @@ def _run_connect(words: list[str], server: AirflowServer, account: dict[str, Any
 
 
 def test_the_readme_onboards_an_account_then_exports_and_loads_it(
-    deployment: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient,
+    deployment: dict[str, Any], airflow_server: LocalAirflow, emulator_client: EmulatorClient,
     s3_server: S3Server,
 ) -> None:  # fmt: skip
     account = deployment["accounts"][1]

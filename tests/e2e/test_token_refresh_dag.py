@@ -11,17 +11,17 @@ import requests
 
 from airflow_provider_instagram.account.record import format_time, parse_time
 from airflow_provider_instagram.emulator import EmulatorClient
-from tests.airflow_server import AirflowServer
+from airflow_provider_instagram.local_airflow import LocalAirflow
 from tests.conftest import TOKEN_REFRESH_DAG
-from tests.connections import delete_connections, put_connection, stored_connections
-from tests.faulty_proxy import FaultyProxy
+from tests.support.connections import delete_connections, put_connection, stored_connections
+from tests.support.faulty_proxy import FaultyProxy
 
 DAY = 86_400
 BULK = r"^/api/v2/connections$"
 
 
 @pytest.fixture
-def accounts(airflow_server: AirflowServer, emulator_client: EmulatorClient) -> Iterator[list[dict[str, Any]]]:
+def accounts(airflow_server: LocalAirflow, emulator_client: EmulatorClient) -> Iterator[list[dict[str, Any]]]:
     """Four emulator accounts whose tokens will be old enough to refresh once the emulator clock moves."""
     delete_connections(airflow_server)
     seed = emulator_client.reset(accounts=4, refresh_rotates_token=True)
@@ -29,7 +29,7 @@ def accounts(airflow_server: AirflowServer, emulator_client: EmulatorClient) -> 
     delete_connections(airflow_server)
 
 
-def connect(server: AirflowServer, emulator_client: EmulatorClient, conn_id: str, account: dict[str, Any],
+def connect(server: LocalAirflow, emulator_client: EmulatorClient, conn_id: str, account: dict[str, Any],
             refreshed_hours_ago: float, **extra: Any) -> None:  # fmt: skip
     seed = emulator_client.seed()
     now = datetime.now(UTC)
@@ -43,12 +43,12 @@ def connect(server: AirflowServer, emulator_client: EmulatorClient, conn_id: str
     )  # fmt: skip
 
 
-def run(server: AirflowServer, conf: dict[str, Any] | None = None) -> tuple[str, str]:
+def run(server: LocalAirflow, conf: dict[str, Any] | None = None) -> tuple[str, str]:
     run_id = server.trigger(TOKEN_REFRESH_DAG, conf=conf or {})
     return run_id, server.wait_for_run(TOKEN_REFRESH_DAG, run_id, timeout=300)
 
 
-def task_states(server: AirflowServer, run_id: str) -> dict[str, str]:
+def task_states(server: LocalAirflow, run_id: str) -> dict[str, str]:
     return {ti["task_id"]: ti["state"] for ti in server.task_instances(TOKEN_REFRESH_DAG, run_id)}
 
 
@@ -56,7 +56,7 @@ def calls(emulator_client: EmulatorClient, endpoint: str) -> int:
     return emulator_client.calls().get(endpoint, 0)
 
 
-def assert_no_token_in_logs(server: AirflowServer, tokens: set[str]) -> None:
+def assert_no_token_in_logs(server: LocalAirflow, tokens: set[str]) -> None:
     checked = 0
     for path, text in server.iter_logs_text():
         checked += 1
@@ -66,7 +66,7 @@ def assert_no_token_in_logs(server: AirflowServer, tokens: set[str]) -> None:
 
 
 def test_refresh_under_a_real_scheduler(
-    airflow_server: AirflowServer, emulator_client: EmulatorClient, accounts: list[dict[str, Any]],
+    airflow_server: LocalAirflow, emulator_client: EmulatorClient, accounts: list[dict[str, Any]],
     api_proxy: FaultyProxy,
 ) -> None:  # fmt: skip
     for conn_id, account in zip(("ig_a", "ig_b", "ig_revoked"), accounts, strict=False):
@@ -124,7 +124,7 @@ def test_refresh_under_a_real_scheduler(
 
 
 def test_a_write_back_that_keeps_failing_fails_the_run_and_loses_no_token(
-    airflow_server: AirflowServer, emulator_client: EmulatorClient, accounts: list[dict[str, Any]],
+    airflow_server: LocalAirflow, emulator_client: EmulatorClient, accounts: list[dict[str, Any]],
     api_proxy: FaultyProxy,
 ) -> None:  # fmt: skip
     connect(airflow_server, emulator_client, "ig_a", accounts[0], refreshed_hours_ago=48)
@@ -153,7 +153,7 @@ def test_a_write_back_that_keeps_failing_fails_the_run_and_loses_no_token(
 
 
 def test_dags_test_runs_the_same_dag(
-    airflow_server: AirflowServer, emulator_client: EmulatorClient, accounts: list[dict[str, Any]]
+    airflow_server: LocalAirflow, emulator_client: EmulatorClient, accounts: list[dict[str, Any]]
 ) -> None:
     """What users try first: ``airflow dags test``. It must pass, and write back through the same REST path."""
     connect(airflow_server, emulator_client, "ig_a", accounts[0], refreshed_hours_ago=30)

@@ -14,11 +14,11 @@ from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.account.writer import ChangedSinceRead, LifecycleWrite
 from airflow_provider_instagram.airflow_api import AirflowApiClient
 from airflow_provider_instagram.exceptions import TokenNotWritableError, TokenStoreError
+from airflow_provider_instagram.local_airflow import LocalAirflow
 from airflow_provider_instagram.tokens.store import AirflowApiTokenStore
-from tests.airflow_server import AirflowServer
 from tests.conftest import API_PASSWORD, API_USER
-from tests.connections import put_connection, stored_connections
-from tests.faulty_proxy import FaultyProxy
+from tests.support.connections import put_connection, stored_connections
+from tests.support.faulty_proxy import FaultyProxy
 
 TOKEN = "IGAA" + "n" * 150
 
@@ -34,7 +34,7 @@ def store(client: AirflowApiClient) -> AirflowApiTokenStore:
 
 
 @pytest.fixture
-def make_conn(airflow_server: AirflowServer) -> Iterator[Callable[..., str]]:
+def make_conn(airflow_server: LocalAirflow) -> Iterator[Callable[..., str]]:
     made: list[str] = []
 
     def make(conn_id: str, conn_type: str = "instagram", password: str = "old-token", **extra: Any) -> str:
@@ -48,7 +48,7 @@ def make_conn(airflow_server: AirflowServer) -> Iterator[Callable[..., str]]:
         airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")
 
 
-def stored(airflow_server: AirflowServer, conn_id: str) -> dict[str, Any]:
+def stored(airflow_server: LocalAirflow, conn_id: str) -> dict[str, Any]:
     return stored_connections(airflow_server)[conn_id]
 
 
@@ -91,7 +91,7 @@ def test_rows_are_read_in_bulk_with_one_listing_call(store: AirflowApiTokenStore
 
 
 def test_save_merges_over_the_current_row_and_writes_the_token(
-    store: AirflowApiTokenStore, make_conn: Callable[..., str], airflow_server: AirflowServer
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], airflow_server: LocalAirflow
 ) -> None:
     extra = {"client_secret": "app-secret", "app_conn_id": "ig_app", "status": "reauth_required",
              "status_reason": "old"}  # fmt: skip
@@ -114,7 +114,7 @@ def test_save_merges_over_the_current_row_and_writes_the_token(
 
 
 def test_a_write_over_a_row_that_changed_since_it_was_read_is_skipped(
-    store: AirflowApiTokenStore, make_conn: Callable[..., str], airflow_server: AirflowServer
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], airflow_server: LocalAirflow
 ) -> None:
     """A human reconnects the account while its refresh runs: the reconnect's token and fields stay."""
     make_conn("st_race", username="old_name", connected_at="2026-11-01T00:00:00+00:00", fingerprint="aaa")
@@ -145,7 +145,7 @@ def test_a_connection_outside_the_database_is_not_writable(store: AirflowApiToke
 
 
 def test_transient_failures_are_retried(
-    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: LocalAirflow
 ) -> None:
     make_conn("st_retry")
     api_proxy.fail("PATCH", "/connections", 503, times=2)
@@ -156,7 +156,7 @@ def test_transient_failures_are_retried(
 
 
 def test_persistent_failure_is_a_clear_error_without_the_token(
-    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: LocalAirflow
 ) -> None:
     make_conn("st_down")
     api_proxy.fail("PATCH", "/connections", 503)
@@ -204,7 +204,7 @@ def test_missing_api_connection_says_how_to_create_it(monkeypatch: pytest.Monkey
 
 
 def test_save_many_writes_in_bulk_over_each_current_row(
-    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: LocalAirflow
 ) -> None:
     make_conn("st_bulk_a", keep="a")
     make_conn("st_bulk_b", keep="b")
@@ -226,7 +226,7 @@ def test_save_many_writes_in_bulk_over_each_current_row(
 
 
 def test_save_many_falls_back_to_single_writes_when_bulk_fails(
-    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: AirflowServer
+    store: AirflowApiTokenStore, make_conn: Callable[..., str], api_proxy: FaultyProxy, airflow_server: LocalAirflow
 ) -> None:
     make_conn("st_fallback")
     api_proxy.fail("PATCH", r"^/api/v2/connections$", 503)

@@ -21,10 +21,10 @@ from airflow_provider_instagram.airflow_api import AirflowApiClient
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import AuthorizationDeniedError, InstagramError, OnboardingStateError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.local_airflow import LocalAirflow
 from airflow_provider_instagram.onboarding.terminal import ConnectRequest, connect
-from tests.airflow_server import AirflowServer
 from tests.conftest import API_PASSWORD, API_USER, REPO
-from tests.connections import put_connection, stored_connections
+from tests.support.connections import put_connection, stored_connections
 
 APP_CONN, CONN = "cli_ig_app", "cli_connected"
 
@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def app(
-    airflow_server: AirflowServer, emulator_client: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+    airflow_server: LocalAirflow, emulator_client: EmulatorClient, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, Any]]:
     """The Instagram app as an environment connection, a loopback redirect URI registered at the emulator."""
     redirect_uri = f"http://127.0.0.1:{_free_port()}/instagram/callback"
@@ -65,12 +65,12 @@ def _browser(url: str, account_id: str, decision: str = "allow") -> requests.Res
     return requests.post(url.split("?")[0], data=form, timeout=30)
 
 
-def _saved(server: AirflowServer) -> dict[str, Any]:
+def _saved(server: LocalAirflow) -> dict[str, Any]:
     return stored_connections(server)[CONN]
 
 
 def test_connect_command_catches_the_redirect_and_saves_a_working_token(
-    app: dict[str, Any], airflow_server: AirflowServer
+    app: dict[str, Any], airflow_server: LocalAirflow
 ) -> None:
     account = app["accounts"][1]
     command = [sys.executable, "-m", "airflow_provider_instagram.cli", "connect", "--conn-id", CONN,
@@ -119,7 +119,7 @@ def _url_when_printed(lines: list[str], thread: threading.Thread) -> str:
         thread.join(0.05)
 
 
-def test_deny_saves_nothing_and_says_so(app: dict[str, Any], airflow_server: AirflowServer) -> None:
+def test_deny_saves_nothing_and_says_so(app: dict[str, Any], airflow_server: LocalAirflow) -> None:
     lines: list[str] = []
     thread, outcome = _in_thread(ConnectRequest(CONN, APP_CONN, open_browser=False, timeout=60), lines)
     _browser(_url_when_printed(lines, thread), app["accounts"][0]["user_id"], decision="deny")
@@ -130,7 +130,7 @@ def test_deny_saves_nothing_and_says_so(app: dict[str, Any], airflow_server: Air
 
 
 def test_pasted_redirect_url_reconnects_and_keeps_other_extras(
-    app: dict[str, Any], airflow_server: AirflowServer
+    app: dict[str, Any], airflow_server: LocalAirflow
 ) -> None:
     """A redirect URI that is not on loopback: the user pastes the URL. An account marked reauth_required is
     reconnected: the status is ok again and extras the user set are kept."""
@@ -171,7 +171,7 @@ def test_a_redirect_with_another_state_is_refused(app: dict[str, Any], emulator_
 
 
 def test_a_code_given_up_front_skips_the_window(
-    app: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient
+    app: dict[str, Any], airflow_server: LocalAirflow, emulator_client: EmulatorClient
 ) -> None:
     code = emulator_client.issue_code(user=app["accounts"][0]["username"], redirect_uri=app["redirect_uri"])
     request = ConnectRequest(CONN, APP_CONN, redirect=f"{code}#_", open_browser=False)
@@ -191,7 +191,7 @@ def test_without_an_app_secret_the_error_names_the_fix(app: dict[str, Any], caps
 
 
 def test_the_app_connection_may_live_in_the_metadata_database(
-    app: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient
+    app: dict[str, Any], airflow_server: LocalAirflow, emulator_client: EmulatorClient
 ) -> None:
     """On an Airflow host the command reads the app connection where Airflow keeps it, as `airflow connections
     get` does (the task SDK outside a task would only see environment variables and secrets backends)."""
@@ -213,7 +213,7 @@ def test_the_app_connection_may_live_in_the_metadata_database(
     assert app["client_secret"] not in done.stdout + done.stderr
 
 
-def test_a_connection_of_another_type_is_never_overwritten(app: dict[str, Any], airflow_server: AirflowServer) -> None:
+def test_a_connection_of_another_type_is_never_overwritten(app: dict[str, Any], airflow_server: LocalAirflow) -> None:
     put_connection(airflow_server, CONN, conn_type="postgres", host="db", password="the database password")
     code_request = ConnectRequest(CONN, APP_CONN, redirect="AQB-unused", open_browser=False)
     try:
@@ -225,7 +225,7 @@ def test_a_connection_of_another_type_is_never_overwritten(app: dict[str, Any], 
 
 
 def test_the_listener_ignores_redirects_that_are_not_this_commands(
-    app: dict[str, Any], airflow_server: AirflowServer
+    app: dict[str, Any], airflow_server: LocalAirflow
 ) -> None:
     """Any page on this machine can send the browser to the loopback redirect URI: a redirect with another state,
     or an error with none, must not end (or answer) the authorization."""
@@ -244,7 +244,7 @@ def test_the_listener_ignores_redirects_that_are_not_this_commands(
 
 
 def test_the_app_connection_is_never_overwritten_by_an_account(
-    app: dict[str, Any], airflow_server: AirflowServer, capsys: pytest.CaptureFixture[str]
+    app: dict[str, Any], airflow_server: LocalAirflow, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """connect --conn-id <the app connection> would put the user's token over the app secret."""
     from airflow_provider_instagram.cli import main
@@ -269,7 +269,7 @@ def test_the_app_connection_is_never_overwritten_by_an_account(
 
 
 def test_a_reconnect_through_an_app_connection_drops_the_settings_given_directly_before(
-    app: dict[str, Any], airflow_server: AirflowServer, emulator_client: EmulatorClient,
+    app: dict[str, Any], airflow_server: LocalAirflow, emulator_client: EmulatorClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """An account first connected with the app's settings given directly keeps them in its own connection; once it

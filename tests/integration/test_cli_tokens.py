@@ -10,13 +10,13 @@ import pytest
 
 from airflow_provider_instagram.account.record import format_time
 from airflow_provider_instagram.cli import main
-from tests.airflow_server import AirflowServer
+from airflow_provider_instagram.local_airflow import LocalAirflow
 from tests.conftest import API_PASSWORD, API_USER
-from tests.connections import put_connection
+from tests.support.connections import put_connection
 
 
 @pytest.fixture
-def healthy_and_dead(airflow_server: AirflowServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def healthy_and_dead(airflow_server: LocalAirflow, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     api = {"conn_type": "http", "host": airflow_server.base_url, "login": API_USER, "password": API_PASSWORD}
     monkeypatch.setenv("AIRFLOW_CONN_CLI_API", json.dumps(api))
     now = datetime.now(UTC)

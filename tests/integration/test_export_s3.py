@@ -11,8 +11,8 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import InstagramTransientError
-from tests.instagram_support import Export, expected_rows, last_days, pinned
-from tests.s3_server import BUCKET, CONN_ID, S3Server
+from tests.support.instagram import Export, expected_rows, last_days, pinned
+from tests.support.s3_server import BUCKET, CONN_ID, S3Server
 
 
 def _prefix() -> tuple[str, ObjectStoragePath]:

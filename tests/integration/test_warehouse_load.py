@@ -27,8 +27,8 @@ from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlO
 from airflow_provider_instagram.warehouse.dialects import SQLITE, dialect_of
 from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
 from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
-from tests.instagram_support import Export, pinned, read_table
-from tests.warehouse_support import CONN_ID, Warehouse
+from tests.support.instagram import Export, pinned, read_table
+from tests.support.warehouse import CONN_ID, Warehouse
 
 MEDIA, PROFILES = "instagram_media", "instagram_profiles"
 COMPARED = ("id", "user_id", "caption", "media_type", "like_count", "comments_count", "parent_id", "position")

@@ -18,7 +18,7 @@ from airflow_provider_instagram.export.media_files import MediaFileCopier
 from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.schema import flatten_media
-from tests.instagram_support import (
+from tests.support.instagram import (
     Export,
     expected_rows,
     files_under,

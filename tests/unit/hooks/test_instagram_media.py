@@ -15,7 +15,7 @@ from airflow_provider_instagram.exceptions import (
     InstagramRequestError,
     InstagramTransientError,
 )
-from tests.instagram_support import Sleeps
+from tests.support.instagram import Sleeps
 
 
 @pytest.mark.parametrize("api", ["instagram_login", "basic_display"])

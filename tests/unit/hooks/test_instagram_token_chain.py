@@ -12,7 +12,7 @@ import requests
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import InstagramAuthError, InstagramConfigError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from tests.instagram_support import CLOCK, FAST
+from tests.support.instagram import CLOCK, FAST
 
 
 def test_authorization_url_per_flavour(connect, emulator_client: EmulatorClient) -> None:

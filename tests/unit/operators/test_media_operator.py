@@ -18,7 +18,7 @@ from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
-from tests.instagram_support import expected_rows, pinned, read_table
+from tests.support.instagram import expected_rows, pinned, read_table
 
 
 def context(start: datetime, end: datetime) -> Any:

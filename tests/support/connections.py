@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.airflow_server import AirflowServer
+from airflow_provider_instagram.local_airflow import LocalAirflow
 
 
-def put_connection(server: AirflowServer, conn_id: str, conn_type: str = "instagram", **fields: Any) -> None:
+def put_connection(server: LocalAirflow, conn_id: str, conn_type: str = "instagram", **fields: Any) -> None:
     """Create (or re-create) a connection in the metadata database through the REST API."""
     server.request("DELETE", f"/api/v2/connections/{conn_id}")
     extra = fields.pop("extra", None)
@@ -19,14 +19,14 @@ def put_connection(server: AirflowServer, conn_id: str, conn_type: str = "instag
     assert answer.status_code == 201, answer.text
 
 
-def delete_connections(server: AirflowServer, conn_type: str = "instagram") -> None:
+def delete_connections(server: LocalAirflow, conn_type: str = "instagram") -> None:
     listed = server.request("GET", "/api/v2/connections", params={"limit": 1000}).json()["connections"]
     for conn in listed:
         if conn["conn_type"] == conn_type:
             server.request("DELETE", f"/api/v2/connections/{conn['connection_id']}")
 
 
-def stored_connections(server: AirflowServer) -> dict[str, dict[str, Any]]:
+def stored_connections(server: LocalAirflow) -> dict[str, dict[str, Any]]:
     """Every connection row as the metadata database holds it, secrets included (``airflow connections export``).
 
     ``extra`` is decoded to a dict.

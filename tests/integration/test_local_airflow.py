@@ -1,4 +1,5 @@
-"""Smoke test of ``tests/airflow_server.py``: a real scheduler runs a DAG whose task reads an env-var connection.
+"""Smoke test of the local-Airflow harness (``airflow_provider_instagram.local_airflow``): a real scheduler runs a
+DAG whose task reads an env-var connection.
 
 One Airflow deployment serves every check (starting one costs about a minute on 2 cores), so this is one test.
 """
@@ -7,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.airflow_server import AirflowServer
+from airflow_provider_instagram.local_airflow import LocalAirflow
 
 DAG_ID = "airflow_server_smoke"
 
@@ -47,7 +50,7 @@ airflow_server_smoke()
 """
 
 
-def _stored_connection(airflow: AirflowServer, conn_id: str) -> dict[str, Any]:
+def _stored_connection(airflow: LocalAirflow, conn_id: str) -> dict[str, Any]:
     """A connection as stored in the metadata DB, secrets in clear (``airflow connections export``).
 
     The REST API masks secrets, and ``connections get -o json`` turns nested values into strings.
@@ -67,7 +70,7 @@ def test_airflow_server_runs_a_dag_and_serves_the_rest_api(tmp_path: Path) -> No
     env_conn = {"conn_type": "http", "login": "robot", "password": secret, "host": "example.invalid",
                 "extra": {"region": "eu"}}  # fmt: skip
 
-    with AirflowServer(dags, env={"AIRFLOW_CONN_X": json.dumps(env_conn)}) as airflow:
+    with LocalAirflow(dags_folder=dags, env={"AIRFLOW_CONN_X": json.dumps(env_conn)}) as airflow:
         assert airflow.env["AIRFLOW_CONN_X"] == json.dumps(env_conn)
         airflow.wait_for_dag(DAG_ID, timeout=120)
         run_id = airflow.trigger(DAG_ID, conf={"factor": 7})
@@ -134,6 +137,14 @@ def test_airflow_server_runs_a_dag_and_serves_the_rest_api(tmp_path: Path) -> No
             json={"connection_id": "x", "conn_type": "http", "password": "never-written"},
         )  # fmt: skip
         assert env_only.status_code == 404, env_only.text
+
+        # The settings live in the home: plain `airflow` commands work on it, secrets decrypted (the demo's
+        # "Can't decrypt" came from a Fernet key that lived only in the processes' environment).
+        plain = {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(airflow.home)}
+        listed = subprocess.run([airflow.airflow_bin, "connections", "get", "smoke_db", "-o", "json"], env=plain,
+                                capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        assert "first-login" in listed.stdout
 
         home = airflow.home
         running = {process.pid for process in airflow.leftover_processes()}

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_instagram.local_airflow import PostgresServer
 from airflow_provider_instagram.warehouse.dialects import dialect_of
 from airflow_provider_instagram.warehouse.tables import existing_columns
-from tests.postgres_server import PostgresServer
 
 CONN_ID = "warehouse"
 KINDS = ("sqlite", "duckdb", "postgresql")
