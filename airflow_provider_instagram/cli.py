@@ -130,6 +130,30 @@ def _run_connect(args: argparse.Namespace) -> int:
     return 0
 
 
+BUNDLE_HELP = """\
+Prints the folder of the installed package that holds the bundled DAG files.
+
+To have Airflow parse them there instead of copies made by 'dags install', add
+a LocalDagBundle at that folder to [dag_processor] dag_bundle_config_list (in
+the configuration of every Airflow component: the DAG processor parses the
+bundle, workers load the DAG from it), keeping the default dags-folder bundle:
+
+  [dag_processor]
+  dag_bundle_config_list = [
+      {"name": "dags-folder",
+       "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+       "kwargs": {}},
+      {"name": "instagram",
+       "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+       "kwargs": {"path": "<the folder this command prints>"}}
+    ]
+
+or the same JSON in AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST. Use one
+way, not both: with the files in two bundles Airflow reports no error, and
+whichever bundle it parsed last owns the DAGs.
+"""
+
+
 def _add_dags(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "dags",
@@ -151,8 +175,8 @@ def _add_dags(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     action.add_parser(
         "path",
         help="print the folder holding the packaged DAG files (for a DAG bundle)",
-        description="Prints the folder of the installed package that holds the bundled DAG files, for the "
-        "'path' of a LocalDagBundle in [dag_processor] dag_bundle_config_list.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=BUNDLE_HELP,
     )
 
 

@@ -5,6 +5,7 @@ The same commands run from a built wheel in a clean venv in ``tests/integration/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,16 @@ def test_a_file_in_place_of_the_folder_is_refused(tmp_path: Path, capsys: pytest
     (tmp_path / "dags").write_text("")
     code, _, err = run(capsys, "install", "--force", str(tmp_path / "dags"))
     assert code == 1 and "is not a folder" in err
+
+
+def test_the_bundle_setting_in_the_help_is_valid_json_with_both_bundles() -> None:
+    """``dags path --help`` shows the setting to paste; tests/integration/test_wheel.py runs Airflow with it."""
+    from airflow_provider_instagram.cli import BUNDLE_HELP
+
+    text = BUNDLE_HELP[BUNDLE_HELP.index("dag_bundle_config_list = ") + len("dag_bundle_config_list = ") :]
+    bundles = json.JSONDecoder().raw_decode(text)[0]
+    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    assert bundles == [
+        {"name": "dags-folder", "classpath": local, "kwargs": {}},
+        {"name": "instagram", "classpath": local, "kwargs": {"path": "<the folder this command prints>"}},
+    ]
