@@ -9,8 +9,8 @@ processor does, then ``airflow dags list`` and ``airflow dags list-import-errors
 
 Two ways a user gets the DAGs, as the docs describe them: ``airflow-instagram dags install $AIRFLOW_HOME/dags``,
 or an extra LocalDagBundle in ``[dag_processor] dag_bundle_config_list`` at the folder ``airflow-instagram dags
-path`` prints. About 27 s with a warm uv cache on two busy cores (most of it Airflow's start-up in each of its
-10 commands; building the wheel and installing it take 2 s).
+path`` prints. About 27 s with a warm uv cache on two busy cores (most of it the start-up of each of its 9 Airflow
+commands; building the wheel and installing it take 2 s).
 """
 
 from __future__ import annotations
