@@ -130,11 +130,79 @@ def _run_connect(args: argparse.Namespace) -> int:
     return 0
 
 
+BUNDLE_HELP = """\
+Prints the folder of the installed package that holds the bundled DAG files.
+
+To have Airflow parse them there instead of copies made by 'dags install', add
+a LocalDagBundle at that folder to [dag_processor] dag_bundle_config_list (in
+the configuration of every Airflow component: the DAG processor parses the
+bundle, workers load the DAG from it), keeping the default dags-folder bundle:
+
+  [dag_processor]
+  dag_bundle_config_list = [
+      {"name": "dags-folder",
+       "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+       "kwargs": {}},
+      {"name": "instagram",
+       "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+       "kwargs": {"path": "<the folder this command prints>"}}
+    ]
+
+or the same JSON in AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST. Use one
+way, not both: with the files in two bundles Airflow reports no error, and
+whichever bundle it parsed last owns the DAGs.
+"""
+
+
+def _add_dags(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "dags",
+        help="the bundled DAGs (token refresh, media export, data deletion): install them or locate them",
+        description="The three bundled DAGs are thin files over the provider's factories, shipped in the package. "
+        "Either copy them into your DAG folder with 'dags install', or declare the folder 'dags path' prints as "
+        "an extra LocalDagBundle in [dag_processor] dag_bundle_config_list.",
+    )
+    action = parser.add_subparsers(dest="dags_command", required=True)
+    install = action.add_parser(
+        "install",
+        help="copy the bundled DAG files into a DAG folder",
+        description="Copies instagram_token_refresh.py, instagram_media_export.py and instagram_data_deletion.py "
+        "into FOLDER (created if missing). Identical files are left alone; a file that differs is only "
+        "overwritten with --force (otherwise nothing is written).",
+    )
+    install.add_argument("folder", help="the DAG folder, usually $AIRFLOW_HOME/dags ([core] dags_folder)")
+    install.add_argument("--force", action="store_true", help="overwrite files that differ from the packaged ones")
+    action.add_parser(
+        "path",
+        help="print the folder holding the packaged DAG files (for a DAG bundle)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=BUNDLE_HELP,
+    )
+
+
+def _run_dags(args: argparse.Namespace) -> int:
+    from airflow_provider_instagram import dag_files
+
+    try:
+        if args.dags_command == "path":
+            print(dag_files.packaged_dags_folder())
+            return 0
+        done = dag_files.install(args.folder, force=args.force)
+    except (dag_files.DagFilesError, OSError) as exc:
+        print(f"airflow-instagram dags {args.dags_command}: {exc}", file=sys.stderr)
+        return 1
+    for item in done:
+        print(f"{item.action:9}  {item.path}")
+    print(f"Airflow parses them if {done[0].path.parent} is its [core] dags_folder (or a DAG bundle's path).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airflow-instagram", description="Instagram provider for Apache Airflow")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_emulator(sub)
     _add_connect(sub)
+    _add_dags(sub)
     tokens = sub.add_parser(
         "tokens",
         help="show the token health of every instagram connection",
@@ -172,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_tokens(args)
     if args.command == "connect":
         return _run_connect(args)
+    if args.command == "dags":
+        return _run_dags(args)
     if args.command == "demo":
         from airflow_provider_instagram.demo import run_demo, stop_demo
 
