@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 DAG_ID = "instagram_token_refresh"
 DAY = 86_400
 TARGET_SECONDS = 60.0
-# Small bulk calls: each holds SQLite's write lock while Airflow masks every new password (see the README).
+# Small bulk calls: each holds SQLite's write lock while Airflow masks every new password (see docs/deployment.md).
 SEED_CHUNK = 25
 ACCESS = re.compile(r"method=(\w+) path=(\S+)")
 

@@ -1,10 +1,14 @@
-"""The examples of the README (and of docs/), as the tests run them.
+"""The examples of the README and of the pages of docs/, as the tests run them.
 
 An example is a fenced code block right after a line ``<!-- example: KIND -->``:
 
 - ``connect``: shell commands, run one by one as written (``airflow-instagram connect ...``);
 - ``dag``: Python pasted, as written, into the body of a ``with DAG(...)`` block; its operators run in order;
 - ``task``: Python run, as written, as the body of a task (``data_interval_start``/``data_interval_end`` given).
+
+They are read from README.md first, then from the pages in the order of mkdocs.yml's ``nav`` (then any page the nav
+leaves out, sorted; ``mkdocs build --strict`` refuses those anyway). The order matters: the ``dag`` examples are
+chained in it, so the export's (docs/export.md) comes before the warehouse load's (docs/warehouse.md).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import shlex
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 _EXAMPLE = re.compile(r"<!-- example: (\w+) -->\s*\n```\w*\n(.*?)```", re.S)
@@ -33,10 +40,32 @@ class Example:
     source: str
 
 
-def examples(kind: str, files: tuple[str, ...] = ("README.md",)) -> list[Example]:
-    """Every example of ``kind`` in ``files`` (paths relative to the repository), in order."""
+def _nav_pages(nav: Any) -> list[str]:
+    """The page paths of an mkdocs ``nav`` (a list of pages, ``{title: page}`` or ``{title: [sections]}``), in order."""
+    if isinstance(nav, str):
+        return [nav] if nav.endswith(".md") else []
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in _nav_pages(value)]
+    if isinstance(nav, list):
+        return [page for item in nav for page in _nav_pages(item)]
+    return []
+
+
+def documentation_files() -> tuple[str, ...]:
+    """README.md, then every page of docs/ in the nav's order, then the pages the nav leaves out, sorted
+    (paths relative to the repository)."""
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+    docs_dir = config.get("docs_dir", "docs")
+    listed = [f"{docs_dir}/{page}" for page in _nav_pages(config.get("nav", []))]
+    found = sorted(path.relative_to(REPO).as_posix() for path in (REPO / docs_dir).rglob("*.md"))
+    return ("README.md", *[p for p in listed if p in found], *[p for p in found if p not in listed])
+
+
+def examples(kind: str, files: tuple[str, ...] | None = None) -> list[Example]:
+    """Every example of ``kind`` in ``files`` (paths relative to the repository; by default README.md and the pages
+    of docs/, see :func:`documentation_files`), in order."""
     found = []
-    for name in files:
+    for name in documentation_files() if files is None else files:
         text = (REPO / name).read_text()
         found += [Example(k, code, name) for k, code in _EXAMPLE.findall(text) if k == kind]
     return found

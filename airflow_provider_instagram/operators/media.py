@@ -99,7 +99,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
             raise AirflowSkipException(
                 f"Connection {self.instagram_conn_id!r} is marked {state.status} "
                 f"({state.status_reason or 'no reason given'}): skipped. Put a new long-lived token in its password "
-                "(README: 'Bringing back an account marked reauth_required') and the next run exports it again."
+                "(docs/token-refresh.md: 'Bringing back an account') and the next run exports it again."
             )
         destination = storage_path(self.destination)
         gate = self.publish_gate()
