@@ -56,8 +56,8 @@ test-clock: $(STAMP) faketime
 	@echo ">> unit tests with the clock at awkward moments (libfaketime)"
 	$(CLOCK_CHECK)
 
-test: lint postgres browser faketime
-	@echo ">> pytest: unit, emulator conformance and Airflow integration tests"
+test: lint docs postgres browser faketime
+	@echo ">> pytest: unit, emulator conformance and Airflow integration tests (pytest -m 'not airflow' for a fast loop)"
 	$(PY) -m pytest
 	@echo ">> unit tests with the clock at awkward moments (libfaketime)"
 	$(CLOCK_CHECK)

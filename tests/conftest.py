@@ -23,6 +23,15 @@ from tests.support.warehouse import KINDS, Warehouse, make_warehouse
 
 pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of the session's Airflow is marked ``airflow`` (as are those that start one of their own), so
+    that ``pytest -m "not airflow"`` is the fast loop: no Airflow process, a few seconds."""
+    for item in items:
+        if "airflow_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.airflow)
+
+
 REPO = Path(__file__).resolve().parent.parent
 API_USER, API_PASSWORD = "admin", "admin-password"
 TOKEN_REFRESH_DAG = "instagram_token_refresh"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from airflow_provider_instagram.airflow_api import AirflowApiClient
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import AuthorizationDeniedError, InstagramError, OnboardingStateError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.local_airflow import LocalAirflow
+from airflow_provider_instagram.local_airflow import LocalAirflow, free_port
 from airflow_provider_instagram.onboarding.terminal import ConnectRequest, connect
 from tests.conftest import API_PASSWORD, API_USER, REPO
 from tests.support.connections import put_connection, stored_connections
@@ -29,18 +28,12 @@ from tests.support.connections import put_connection, stored_connections
 APP_CONN, CONN = "cli_ig_app", "cli_connected"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def app(
     airflow_server: LocalAirflow, emulator_client: EmulatorClient, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, Any]]:
     """The Instagram app as an environment connection, a loopback redirect URI registered at the emulator."""
-    redirect_uri = f"http://127.0.0.1:{_free_port()}/instagram/callback"
+    redirect_uri = f"http://127.0.0.1:{free_port()}/instagram/callback"
     emulator_client.reset(redirect_uris=[redirect_uri, "https://airflow.example.com/instagram/oauth/callback"])
     seed = emulator_client.seed()
     app_conn = {

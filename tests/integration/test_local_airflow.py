@@ -14,9 +14,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from airflow_provider_instagram.local_airflow import LocalAirflow
 
 DAG_ID = "airflow_server_smoke"
+
+pytestmark = pytest.mark.airflow
 
 DAG_SOURCE = """
 import hashlib

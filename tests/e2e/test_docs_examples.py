@@ -1,12 +1,12 @@
-"""The README's examples, run as written against the session's Airflow, the emulator, moto's S3 and PostgreSQL.
+"""The examples of the docs (README.md and docs/*.md), run as written against the session's Airflow, the emulator,
+moto's S3 and PostgreSQL.
 
-The account they use, ``instagram_acme``, is onboarded by the README's own ``airflow-instagram connect`` commands
+The account they use, ``instagram_acme``, is onboarded by the docs' own ``airflow-instagram connect`` commands
 (a real authorization window, the real token chain), not written by hand.
 """
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -18,19 +18,13 @@ import pytest
 import requests
 
 from airflow_provider_instagram.emulator import EmulatorClient
-from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
-from tests.docs_examples import commands, dag_file, examples
+from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer, free_port
 from tests.support.connections import put_connection, stored_connections
+from tests.support.docs_examples import commands, dag_file, examples
 from tests.support.instagram import pinned
 from tests.support.s3_server import CREDENTIALS, S3Server
 
 ACCOUNT, APP, DAG_ID = "instagram_acme", "instagram_app", "readme_examples"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -38,9 +32,9 @@ def deployment(
     airflow_server: LocalAirflow, emulator_client: EmulatorClient, s3_server: S3Server,
     postgres_server: PostgresServer,
 ) -> Iterator[dict[str, Any]]:  # fmt: skip
-    """What the README assumes a deployment has: the app connection, an S3 connection with the bucket, and a
+    """What the docs assume a deployment has: the app connection, an S3 connection with the bucket, and a
     warehouse connection; nothing about the account."""
-    redirect_uri = f"http://127.0.0.1:{_free_port()}/instagram/callback"
+    redirect_uri = f"http://127.0.0.1:{free_port()}/instagram/callback"
     pinned(emulator_client, redirect_uris=[redirect_uri], accounts=2, media=40)
     seed = emulator_client.seed()
     put_connection(airflow_server, APP, host=seed["graph_url"], login=seed["client_id"],
@@ -67,7 +61,7 @@ def deployment(
 
 
 def _run_connect(words: list[str], server: LocalAirflow, account: dict[str, Any]) -> str:
-    """Run one README command on the Airflow host, and do in the "browser" what the user does: open the URL it
+    """Run one documented command on the Airflow host, and do in the "browser" what the user does: open the URL it
     prints, pick the account, click Allow. Its output."""
     env = {**server.env, "BROWSER": "true"}  # a headless machine: nothing to open
     with subprocess.Popen(words, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
@@ -80,7 +74,7 @@ def _run_connect(words: list[str], server: LocalAirflow, account: dict[str, Any]
     return out
 
 
-def test_the_readme_onboards_an_account_then_exports_and_loads_it(
+def test_the_docs_onboard_an_account_then_export_and_load_it(
     deployment: dict[str, Any], airflow_server: LocalAirflow, emulator_client: EmulatorClient,
     s3_server: S3Server,
 ) -> None:  # fmt: skip
@@ -101,7 +95,7 @@ def test_the_readme_onboards_an_account_then_exports_and_loads_it(
     exported = airflow_server.xcom(DAG_ID, run_id, "export_media")
     loaded = airflow_server.xcom(DAG_ID, run_id, "load")
     assert exported["user_id"] == loaded["user_id"] == account["user_id"]
-    # a manual run owns the day before its logical date (two UTC days), and the README's 2 look-back days
+    # a manual run owns the day before its logical date (two UTC days), and the export example's 2 look-back days
     assert exported["window"].startswith("2026-11-25 to 2026-11-28") and exported["rows"] > 0
     s3 = boto3.client("s3", endpoint_url=s3_server.url, **CREDENTIALS)
     listed = s3.list_objects_v2(Bucket="my-bucket", Prefix="instagram/media/")["Contents"]
