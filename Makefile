@@ -48,19 +48,17 @@ faketime:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends faketime >/dev/null; \
 	fi
 
-# No test may depend on the time of day: the unit tests again, with the clock just after midnight UTC, on the
-# first of a month, and at the last second of a year (tests/awkward_clock.sh: three runs side by side, 30 to 50 s here).
-CLOCK_CHECK := bash tests/awkward_clock.sh $(PY)
-
+# No test may depend on the time of day: tests/test_clock_moments.py runs the unit tests again under libfaketime,
+# with the clock just after midnight UTC, on the first of a month, and at the last second of a year.
 test-clock: $(STAMP) faketime
 	@echo ">> unit tests with the clock at awkward moments (libfaketime)"
-	$(CLOCK_CHECK)
+	$(PY) -m pytest tests/test_clock_moments.py -n 3
 
+# Three pytest workers: the tests of the session's Airflow go to one of them (it starts that Airflow once), the
+# others run everything else side by side (tests that start an Airflow of their own, the clock check, unit tests).
 test: lint docs postgres browser faketime
-	@echo ">> pytest: unit, emulator conformance and Airflow integration tests (pytest -m 'not airflow' for a fast loop)"
-	$(PY) -m pytest
-	@echo ">> unit tests with the clock at awkward moments (libfaketime)"
-	$(CLOCK_CHECK)
+	@echo ">> pytest: unit, emulator conformance, Airflow integration and end-to-end tests, the clock check"
+	$(PY) -m pytest -n 3 --dist loadgroup
 
 bench: $(STAMP) postgres
 	@echo ">> benchmarks (medians of several runs, ratios against a baseline in the same run)"

@@ -26,15 +26,23 @@ pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test of the session's Airflow is marked ``airflow`` (as are those that start one of their own), so
-    that ``pytest -m "not airflow"`` is the fast loop: no Airflow process, a few seconds."""
+    that ``pytest -m "not airflow"`` is the fast loop: no Airflow process, a few seconds. With ``-n 3 --dist
+    loadgroup`` (make test) they go to two groups, each on one worker with a session Airflow of its own: the tests
+    that mostly wait for DAG runs, and the ones that mostly call the REST API and the plugin. Their waits overlap;
+    the third worker runs everything else (tests that start an Airflow of their own, the clock check, unit
+    tests)."""
     for item in items:
         if "airflow_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.airflow)
+            runs_dags = item.path.name in DAG_RUN_MODULES
+            item.add_marker(pytest.mark.xdist_group("airflow_dag_runs" if runs_dags else "airflow_rest"))
 
 
 REPO = Path(__file__).resolve().parent.parent
 API_USER, API_PASSWORD = "admin", "admin-password"
 TOKEN_REFRESH_DAG = "instagram_token_refresh"
+# Test modules whose tests mostly wait for DAG runs (see pytest_collection_modifyitems).
+DAG_RUN_MODULES = frozenset({"test_token_refresh_dag.py", "test_media_export_dag.py", "test_docs_examples.py"})
 DAG_WAREHOUSE = "dag_warehouse"
 
 

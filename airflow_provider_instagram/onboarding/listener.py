@@ -74,8 +74,8 @@ class RedirectListener:
                 elif redirect.error and not redirect.state:
                     note = (f"A redirect said {redirect.error!r} without the state this command sent: if you denied "
                             "access, stop the command (Ctrl-C); it keeps waiting otherwise.")  # fmt: skip
+                    listener.say(note)  # before the answer: whoever sent it may look at the terminal at once
                     self._answer(200, note)
-                    listener.say(note)
                 else:
                     self._answer(400, "This redirect does not belong to the running airflow-instagram connect.")
 
