@@ -238,13 +238,13 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="CI sizes (see above); the same targets")
-    parser.add_argument("--runs", type=int, help="runs of the CPU and backfill parts (default 3)")
-    parser.add_argument("--memory-runs", type=int, help="fresh processes per size for peak RSS (default 3; quick 2)")
+    parser.add_argument("--runs", type=int, help="runs of every part (default 3; quick: 3, memory 2)")
+    parser.add_argument("--memory-runs", type=int, help="fresh processes per size for peak RSS (default: --runs)")
     parser.add_argument("--part", choices=["memory", "cpu", "backfill", "all"], default="all")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     if args.runs is not None:
-        sizes = dataclasses.replace(sizes, runs=args.runs)
+        sizes = dataclasses.replace(sizes, runs=args.runs, memory_runs=args.runs)
     if args.memory_runs is not None:
         sizes = dataclasses.replace(sizes, memory_runs=args.memory_runs)
     print(f"{'quick' if args.quick else 'full'} run: {sizes.describe()}")
