@@ -64,7 +64,7 @@ bench: $(STAMP) postgres
 	@echo ">> benchmarks (medians of several runs, ratios against a baseline in the same run)"
 	$(PY) benchmarks/emulator_throughput.py
 	$(PY) benchmarks/hook_media_read.py --media 100000 --runs 3
-	$(PY) benchmarks/token_refresh.py --accounts 200 --runs 3 --metadata-db postgres
+	$(PY) benchmarks/token_refresh.py --accounts 1000 --runs 3 --metadata-db postgres
 	$(PY) benchmarks/media_export.py --runs 3
 	$(PY) benchmarks/warehouse_load.py --runs 3
 

@@ -153,7 +153,11 @@ def main() -> int:
     parser.add_argument("--metadata-db", choices=["sqlite", "postgres"], default="sqlite",
                         help="Airflow's metadata database: SQLite in the home, or a PostgreSQL server on loopback "
                              "(Debian's packages) as production deployments use")  # fmt: skip
+    parser.add_argument("--quick", action="store_true",
+                        help="CI's size: 200 accounts, 3 runs, on PostgreSQL (the same targets)")  # fmt: skip
     args = parser.parse_args()
+    if args.quick:
+        args.accounts, args.runs, args.metadata_db = 200, 3, "postgres"
     postgres = PostgresServer("airflow").start() if args.metadata_db == "postgres" else None
     emulator, seed = start_emulator(args.accounts)
     settings = {"api": {"workers": os.environ.get("BENCH_API_WORKERS", "1")},

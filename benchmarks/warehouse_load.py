@@ -4,7 +4,7 @@ generic ``executemany`` path, and peak memory against the number of rows loaded.
 Run: ``python benchmarks/warehouse_load.py [--media 200000] [--runs 3]`` from the repository root (the full run,
 ``make bench``), or ``--quick`` for CI (below); PostgreSQL's server binaries must be installed (``apt-get install -y
 postgresql``; ``make test`` does this). It starts a throwaway PostgreSQL cluster on loopback
-(``tests/postgres_server.py``), writes one account's export in the real layout
+(``airflow_provider_instagram.local_airflow.PostgresServer``), writes one account's export in the real layout
 (``media/user_id=<id>/dt=<day>/part-00000.parquet``, ``--per-day`` media a day, carousel children included, and
 one profile part) to a temporary directory, and loads it the operator's way (``ExportedParts`` +
 ``part_batches`` + ``WarehouseLoader`` with ``dialect_of`` the psycopg2 connection), medians of ``--runs`` runs:
