@@ -132,6 +132,19 @@ class AirflowRuns:
         attempts = sorted(folder.glob("attempt=*.log"))
         return attempts[-1] if attempts else None
 
+    def failed_task_logs(self, dag_id: str, run_id: str, lines: int = 60) -> str:
+        """The readable tail of the log of every task instance of the run that did not succeed (for messages)."""
+        from airflow_provider_instagram.local_airflow.logs import log_tail
+
+        parts = []
+        for ti in self.task_instances(dag_id, run_id):
+            if ti["state"] in ("success", "skipped"):
+                continue
+            path = self.task_log(dag_id, run_id, ti["task_id"], ti["map_index"])
+            text = log_tail(path, lines) if path else "<no log file>"
+            parts.append(f"----- {ti['task_id']}[{ti['map_index']}] {ti['state']} ({path}) -----\n{text}")
+        return "\n".join(parts)
+
     def log_files(self) -> list[Path]:
         """Every task log file under ``<home>/logs``."""
         return sorted(path for path in (self.home / "logs").rglob("*") if path.is_file() and "dag_id=" in str(path))

@@ -41,9 +41,11 @@ def accounts(airflow_server: LocalAirflow, emulator_client: EmulatorClient) -> I
 def run(server: LocalAirflow, conf: dict[str, Any]) -> tuple[str, dict[str, str]]:
     server.wait_for_dag(DAG_ID)
     run_id = server.trigger(DAG_ID, conf=conf)
-    assert server.wait_for_run(DAG_ID, run_id, timeout=300) == "success"
+    assert server.wait_for_run(DAG_ID, run_id, timeout=300) == "success", server.failed_task_logs(DAG_ID, run_id)
     states = {f"{ti['task_id']}[{ti.get('rendered_map_index') or ti['map_index']}]": ti["state"]
               for ti in server.task_instances(DAG_ID, run_id)}  # fmt: skip
+    if any(state not in ("success", "skipped") for state in states.values()):
+        print(server.failed_task_logs(DAG_ID, run_id))  # shown with the failed assertion that follows
     return run_id, states
 
 
