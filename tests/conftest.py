@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 REPO = Path(__file__).resolve().parent.parent
 API_USER, API_PASSWORD = "admin", "admin-password"
-TOKEN_REFRESH_DAG = "instagram_token_refresh"
+TOKEN_REFRESH_DAG, MEDIA_EXPORT_DAG = "instagram_token_refresh", "instagram_media_export"
 # Test modules whose tests mostly wait for DAG runs (see pytest_collection_modifyitems).
 DAG_RUN_MODULES = frozenset({"test_token_refresh_dag.py", "test_media_export_dag.py", "test_docs_examples.py"})
 DAG_WAREHOUSE = "dag_warehouse"
@@ -95,8 +95,10 @@ def airflow_server(
     with LocalAirflow(dags_folder=dags, env=env, settings=settings, users={API_USER: ("admin", API_PASSWORD)},
                       database_url=postgres_server.sqlalchemy_url("airflow_metadata")) as server:  # fmt: skip
         airflow_api_proxy.target = server.base_url
-        # no accounts yet: the first scheduled run has nothing to alert about
+        # The scheduled DAGs start a run of their own as soon as they are parsed: with no account yet it has
+        # nothing to do; once ended, it cannot export a test's accounts beside (or queue ahead of) the test's run.
         assert server.settle_first_scheduled_runs(TOKEN_REFRESH_DAG) == ["success"]
+        assert server.settle_first_scheduled_runs(MEDIA_EXPORT_DAG) == ["success"]
         yield server
 
 

@@ -23,10 +23,20 @@ class PartWriter(Protocol):
     def close(self) -> None: ...
 
 
+# Columns with few distinct values, worth a dictionary; the others (ids, captions, URLs) would only make the writer
+# build one and give it up. Statistics only where readers prune by them (ids, times, counts).
+_DICTIONARY = ("user_id", "username", "media_type", "media_product_type", "parent_id", "api_version",
+               "account_type", "is_comment_enabled")  # fmt: skip
+_STATISTICS = ("id", "user_id", "timestamp", "exported_at", "like_count", "comments_count", "followers_count")
+
+
 class _ParquetWriter:
     def __init__(self, sink: IO[bytes], schema: pa.Schema) -> None:
         # Snappy: the codec every warehouse's Parquet reader accepts.
-        self._writer = pq.ParquetWriter(sink, schema, compression="snappy")
+        self._writer = pq.ParquetWriter(
+            sink, schema, compression="snappy", use_dictionary=[n for n in _DICTIONARY if n in schema.names],
+            write_statistics=[n for n in _STATISTICS if n in schema.names],
+        )  # fmt: skip
 
     def write(self, table: pa.Table) -> None:
         self._writer.write_table(table, row_group_size=max(1, table.num_rows))  # one row group per write

@@ -188,3 +188,15 @@ def _unsigned(children: dict[str, Any]) -> list[dict[str, Any]]:
     """Children with their URLs cut at the query string (the CDN signature and its expiry)."""
     return [{k: str(v).split("?")[0] if k.endswith("_url") else v for k, v in child.items()}
             for child in children["data"]]  # fmt: skip
+
+
+def test_the_environments_proxy_and_ca_bundle_are_read_once_for_the_session(
+    connect: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests would scan the whole environment on every call (trust_env); the hook reads it once instead."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/corporate.pem")
+    session = connect().session
+    assert session.trust_env is False
+    assert session.proxies.get("https") == "http://proxy.example.com:3128"
+    assert session.verify == "/etc/ssl/certs/corporate.pem"
