@@ -219,6 +219,13 @@ class EmulatorBackend:
             raise AuthorizeError(f"Invalid Scopes: {', '.join(bad) or '(missing ' + required + ')'}")
         return redirect_uri, tuple(raw)
 
+    def identities_of(self, token_value: str | None) -> set[str]:
+        """The ids and username of the account a token belongs to (empty for no or an unknown token)."""
+        with self._lock:
+            token = self.tokens.get(token_value or "")
+            account = self.accounts.get(token.user_id) if token else None
+            return {account.id, account.ig_user_id, account.username} if account else set()
+
     def find_account(self, who: str | None) -> Account:
         with self._lock:
             if not self.accounts:

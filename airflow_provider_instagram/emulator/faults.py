@@ -5,7 +5,8 @@ A rule is a dict::
     {"endpoint": "media_edge",            # or "*" for every endpoint but the control API
      "sequence": [{"kind": "http_error", "status": 503}, {"kind": "reset"}],   # next matching requests, in order
      "probability": 0.2, "fault": {"kind": "latency", "ms": 100},              # or: each request, by chance
-     "times": 3}                          # optional: stop after this many faults
+     "times": 3,                          # optional: stop after this many faults
+     "user": "sunset_neon_1"}             # optional: only requests with that account's token (id or username)
 
 Kinds: ``latency`` (``ms``, then answer normally), ``http_error`` (``status``; a Graph code-2 JSON body),
 ``html`` (``status``; an HTML error page), ``graph_error`` (``code``, ``subcode``, ``status``, ``message``),
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from typing import Any
 
 KINDS = frozenset({"latency", "http_error", "html", "graph_error", "truncated", "reset"})
@@ -43,8 +45,12 @@ def _validate(rule: dict[str, Any]) -> dict[str, Any]:
     probability = float(rule.get("probability", 1.0))
     if not 0.0 <= probability <= 1.0:
         raise ValueError("probability must be between 0 and 1")
+    user = rule.get("user")
+    if user is not None and (not isinstance(user, str) or not user):
+        raise ValueError("user must be an account's id or username")
     return {
         "endpoint": endpoint,
+        "user": user,
         "sequence": list(rule.get("sequence") or []),
         "fault": rule.get("fault"),
         "probability": probability,
@@ -74,10 +80,14 @@ class FaultPlan:
         with self._lock:
             return [dict(r) for r in self._rules]
 
-    def next_fault(self, endpoint: str) -> dict[str, Any] | None:
+    def next_fault(self, endpoint: str, who: Callable[[], set[str]] = set) -> dict[str, Any] | None:
+        """The fault for the next request to ``endpoint``, if a rule picks it; ``who`` names the request's account
+        (its ids and username), asked only when a rule is about one account."""
         with self._lock:
             for rule in self._rules:
                 if rule["endpoint"] not in ("*", endpoint):
+                    continue
+                if rule["user"] is not None and rule["user"] not in who():
                     continue
                 if rule["times"] is not None and rule["fired"] >= rule["times"]:
                     continue

@@ -9,6 +9,7 @@ import socket
 import struct
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import unquote
 
 from airflow_provider_instagram.emulator.backend import EmulatorBackend
 from airflow_provider_instagram.emulator.errors import GraphError
@@ -31,6 +32,18 @@ _HTML_ERROR = (
     "<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Sorry, something went wrong.</h1>"
     "<p>We're working on getting this fixed as soon as we can.</p></body></html>"
 )
+
+
+def _token_of(scope: Scope) -> str | None:
+    """The access token a request carries (query ``access_token``, or ``Authorization: Bearer``)."""
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization" and value.lower().startswith(b"bearer "):
+            return str(value[7:].decode("latin-1"))
+    for pair in (scope.get("query_string") or b"").decode("latin-1").split("&"):
+        key, _, value = pair.partition("=")
+        if key == "access_token":
+            return unquote(value)
+    return None
 
 
 def classify(path: str) -> str:
@@ -66,7 +79,7 @@ class FaultAndVersionMiddleware:
         endpoint = classify(scope["path"])
         if endpoint != "control":
             self.backend.count(endpoint)
-            fault = self.backend.faults.next_fault(endpoint)
+            fault = self.backend.faults.next_fault(endpoint, lambda: self.backend.identities_of(_token_of(scope)))
             if fault is not None and await self._inject(fault, scope, receive, send):
                 return
         await self.app(scope, receive, send)

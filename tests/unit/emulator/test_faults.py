@@ -106,3 +106,19 @@ def test_calls_are_counted_per_endpoint(api: Api) -> None:
     api.get("/me/media", api.token)
     api.get("/v25.0/me/media", api.token)
     assert api.control.calls() == {"me": 1, "media_edge": 2}
+
+
+def test_a_rule_can_pick_one_accounts_requests(api: Api) -> None:
+    """One account's refresh failing while the others' work: a rule with "user" (an id or the username)."""
+    first, second = api.seed["accounts"][:2]
+    api.control.add_faults({"endpoint": "me", "user": second["username"], "sequence": [
+        {"kind": "http_error", "status": 503}, {"kind": "http_error", "status": 503},
+    ]})  # fmt: skip
+    assert api.get("/me", first["access_token"]).status_code == 200
+    assert api.get("/me", second["access_token"]).status_code == 503
+    bearer = requests.get(f"{api.url}/me", headers={"Authorization": f"Bearer {second['access_token']}"}, timeout=10)
+    assert bearer.status_code == 503  # the token in a header names the account too
+    assert api.get("/me", first["access_token"]).status_code == 200
+    assert api.get("/me", second["access_token"]).status_code == 200  # the sequence is spent
+    with pytest.raises(Exception, match="user must be"):
+        api.control.add_faults({"endpoint": "me", "user": 5, "sequence": [{"kind": "reset"}]})
