@@ -10,9 +10,10 @@ from typing import Any
 
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram.account import extras as keys
-from airflow_provider_instagram.account.extras import CONN_TYPE
+from airflow_provider_instagram.account.extras import APP_CONN_TYPE, CONN_TYPE
 
 HOOK_CLASS = "airflow_provider_instagram.hooks.instagram.InstagramHook"
+APP_HOOK_CLASS = "airflow_provider_instagram.hooks.app.InstagramAppHook"
 
 
 def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -52,6 +53,16 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The app connection's own form: the secret is its password, so no client_secret box; no app_conn_id either.
+APP_CONN_FIELDS: dict[str, dict[str, Any]] = {
+    key: value for key, value in CONN_FIELDS.items() if key not in (keys.CLIENT_SECRET, keys.APP_CONN_ID)
+}
+APP_CONN_FIELDS[keys.REDIRECT_URI] = _string(
+    "Redirect URI",
+    "The OAuth redirect URI registered in the Meta app dashboard: the one the Instagram page in Airflow shows "
+    "(empty: that page's own).",
+)
+
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port", "extra"],
     "relabeling": {
@@ -63,6 +74,20 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "host": "https://graph.instagram.com",
         "login": "Instagram app id, or empty when App connection id is set",
         "password": "Filled in by onboarding; refreshed daily by the instagram_token_refresh DAG",
+        "api_version": "v25.0",
+        "oauth_url": "https://api.instagram.com",
+        "authorize_url": "https://www.instagram.com/oauth/authorize",
+    },
+}
+
+APP_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port", "extra"],
+    "relabeling": {"host": "Graph API base URL", "login": "Instagram app id", "password": "App secret"},
+    "placeholders": {
+        "host": "https://graph.instagram.com",
+        "login": "Meta app dashboard > Instagram > API setup with Instagram login: Instagram app ID",
+        "password": "Instagram app secret, from the same page",
+        "redirect_uri": "https://airflow.example.com/instagram/oauth/callback",
         "api_version": "v25.0",
         "oauth_url": "https://api.instagram.com",
         "authorize_url": "https://www.instagram.com/oauth/authorize",
@@ -84,7 +109,15 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [{"integration-name": "Instagram", "python-modules": ["airflow_provider_instagram.hooks.instagram"]}],
+        "hooks": [
+            {
+                "integration-name": "Instagram",
+                "python-modules": [
+                    "airflow_provider_instagram.hooks.instagram",
+                    "airflow_provider_instagram.hooks.app",
+                ],
+            }
+        ],
         "operators": [
             {
                 "integration-name": "Instagram",
@@ -101,6 +134,13 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Instagram",
                 "conn-fields": CONN_FIELDS,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
-            }
+            },
+            {
+                "connection-type": APP_CONN_TYPE,
+                "hook-class-name": APP_HOOK_CLASS,
+                "hook-name": "Instagram app",
+                "conn-fields": APP_CONN_FIELDS,
+                "ui-field-behaviour": APP_UI_FIELD_BEHAVIOUR,
+            },
         ],
     }

@@ -1,9 +1,10 @@
-"""The ``instagram`` connection type and its extras: every key, and the one parser that reads them.
+"""The two connection types and their extras: every key, and the one parser that reads them.
 
-An ``instagram`` connection is either an **account** (its password is the account's long-lived token) or an
-**app** (login = Instagram app id, password or extra ``client_secret`` = app secret, extra ``redirect_uri``),
-which accounts name in their extra ``app_conn_id``. Both are read by :func:`parse_extras`, the only reader of
-an ``instagram`` connection's extra text in this package.
+An ``instagram`` connection is an **account** (its password is the account's long-lived token). An
+``instagram_app`` connection is an **app** (login = Instagram app id, password = app secret, extra
+``redirect_uri``), which accounts name in their extra ``app_conn_id``. App connections made before the app had
+its own type are of type ``instagram`` and keep working. Both are read by :func:`parse_extras`, the only reader
+of their extra text in this package.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from airflow_provider_instagram.account.ids import PROFESSIONAL_ACCOUNT_ID, USER
 from airflow_provider_instagram.exceptions import InstagramConfigError
 
 CONN_TYPE = "instagram"
+APP_CONN_TYPE = "instagram_app"
+APP_CONN_TYPES = (APP_CONN_TYPE, CONN_TYPE)  # an app connection made before it had its own type is an instagram one
 # Where onboarding and Meta's callbacks look for the Instagram app when none is named. Not the hook's default
 # connection (``instagram_default``, an account): an account saved over its app connection would overwrite the
 # app secret.
 DEFAULT_APP_CONN_ID = "instagram_app"
-# Connections made through Airflow 2's form kept their extras under this prefix.
-LEGACY_PREFIX = "extra__instagram__"
+# Connections made through Airflow 2's form kept their extras under these prefixes.
+LEGACY_PREFIXES = ("extra__instagram__", "extra__instagram_app__")
 
 # --- the Instagram app (on an account connection, or on the app connection it names)
 APP_CONN_ID = "app_conn_id"
@@ -60,7 +63,8 @@ ACCOUNT_KEYS = (
 
 
 def parse_extras(raw: str | Mapping[str, Any] | None, conn_id: str) -> dict[str, Any]:
-    """An ``instagram`` connection's extras as a dict, the legacy ``extra__instagram__`` prefix removed.
+    """An ``instagram`` connection's extras as a dict, the legacy ``extra__instagram__`` (or
+    ``extra__instagram_app__``) prefix removed.
 
     Unlike ``extra_dejson`` it masks nothing: in a task that is one round trip to the supervisor fewer, for extras
     the SDK already masked while reading the connection.
@@ -85,7 +89,14 @@ def parse_extras(raw: str | Mapping[str, Any] | None, conn_id: str) -> dict[str,
             f"Connection {conn_id!r}: its extra is a JSON {type(value).__name__}, not an object; write it as a "
             'JSON object of named fields, e.g. {"app_conn_id": "instagram_app"}'
         )
-    return {str(k).removeprefix(LEGACY_PREFIX): v for k, v in value.items()}
+    return {_unprefixed(str(k)): v for k, v in value.items()}
+
+
+def _unprefixed(key: str) -> str:
+    for prefix in LEGACY_PREFIXES:
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key
 
 
 def text_field(extras: Mapping[str, Any], key: str, conn_id: str) -> str | None:

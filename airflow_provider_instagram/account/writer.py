@@ -156,6 +156,12 @@ class AccountWriter:
 
     @staticmethod
     def _check_row(conn_id: str, row: StoredRow | None) -> None:
+        if row is not None and row.conn_type == keys.APP_CONN_TYPE:
+            raise ConnectionConflictError(
+                f"Connection {conn_id!r} is an Instagram app connection (it holds the app secret): saving an "
+                "account's token there would overwrite the secret. Give the account its own connection id, e.g. "
+                "instagram_<username>"
+            )
         if row is not None and row.conn_type != keys.CONN_TYPE:  # never put a token over another password
             raise ConnectionConflictError(
                 f"Connection {conn_id!r} exists and is of type {row.conn_type!r}, not {keys.CONN_TYPE!r}: choose "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -105,6 +106,8 @@ class InstagramHook(BaseHook):
     :param clock: "now", from which issued tokens' expiries count (injected by tests).
     :param connection: the account's connection when the caller already read it (saves one lookup per hook).
     :param connection_extra: that connection's extras, when the caller already parsed them.
+    :param app_connection: the app connection the account names (extra ``app_conn_id``), when the caller already
+        read it (the Instagram page does, in the API server).
     """
 
     conn_name_attr = "instagram_conn_id"
@@ -121,12 +124,14 @@ class InstagramHook(BaseHook):
         clock: Clock = utcnow,
         connection: Any | None = None,
         connection_extra: Mapping[str, Any] | None = None,
+        app_connection: Any | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.instagram_conn_id = instagram_conn_id
         self._connection = connection
         self._connection_extra = connection_extra if connection is not None else None
+        self._app_connection = app_connection
         self.retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -139,7 +144,10 @@ class InstagramHook(BaseHook):
         own = self._connection_extra
         own = dict(own) if own is not None else keys.parse_extras(conn.extra, conn.conn_id)
         app_conn_id = keys.text_field(own, keys.APP_CONN_ID, conn.conn_id)
-        app_conn = self.get_connection(app_conn_id) if app_conn_id else None
+        app_conn = None
+        if app_conn_id:
+            given = self._app_connection
+            app_conn = given if given is not None and given.conn_id == app_conn_id else self.get_connection(app_conn_id)
         params = build_params(conn, app_conn, own)
         for secret in (params.access_token, params.client_secret):
             mask(secret)
@@ -340,17 +348,35 @@ class InstagramHook(BaseHook):
 
     # ------------------------------------------------------------------ Airflow UI
     def test_connection(self) -> tuple[bool, str]:
-        """For the UI's Test button: ``(True, "<username> (<account type>)")`` or ``(False, reason)``."""
+        """For a Test button: ``(True, "Connected to Instagram as @<username> (<account type>)")`` or
+        ``(False, reason)``."""
         try:
             profile = self.get_profile(["username", "account_type"])
         except InstagramError as exc:  # InstagramConfigError included
-            return False, str(exc)
-        return True, f"{profile.get('username')} ({profile.get('account_type')})"
+            return False, self._as_the_users(str(exc))
+        return True, f"Connected to Instagram as @{profile.get('username')} ({profile.get('account_type')})"
+
+    def _as_the_users(self, message: str) -> str:
+        """``message`` naming the connection the user knows. Airflow's connection Test copies the connection under
+        a random 8-character id (an ``AIRFLOW_CONN_`` variable): that id means nothing to the user, the account's
+        username does."""
+        conn_id = self.instagram_conn_id
+        if not (_TEMPORARY_ID.fullmatch(conn_id) and f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ):
+            return message
+        try:
+            username = keys.text_field(self.params.extra, keys.USERNAME, conn_id)
+        except InstagramError:
+            username = None
+        shown = f"the connection of @{username}" if username else "the connection tested"
+        return message.replace(repr(conn_id), shown).replace(conn_id, shown)
 
     @classmethod
     def calls_for(cls, media_count: int, page_size: int = 100) -> int:
         """API calls an export of ``media_count`` media costs: the pages plus one profile call."""
         return max(1, math.ceil(media_count / page_size)) + 1
+
+
+_TEMPORARY_ID = re.compile(r"[A-Za-z0-9]{8}")
 
 
 def _permissions(body: dict[str, Any]) -> tuple[str, ...]:

@@ -10,6 +10,9 @@ from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.exceptions import OnboardingError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 
+APP_FIX = (
+    f"Create it: connection type Instagram app ({keys.APP_CONN_TYPE}), login = Instagram app id, password = app secret"
+)
 # Settings given directly, and where each goes in a connection: the rest are extras.
 FIELDS = {"client_id": "login", "host": "host"}
 
@@ -17,20 +20,25 @@ FIELDS = {"client_id": "login", "host": "host"}
 def read_app_connection(app_conn_id: str) -> Any:
     """The app's connection from wherever Airflow keeps it: an environment variable, a secrets backend, or the
     metadata database (the task SDK outside a task sees only the first two; this runs on API servers and CLIs)."""
+    from airflow.exceptions import AirflowNotFoundException
     from airflow.models import Connection
 
     try:
         app = Connection.get_connection_from_secrets(app_conn_id)
-    except Exception as exc:  # AirflowNotFoundException, or no metadata database where the command runs
+    except AirflowNotFoundException:
         raise OnboardingError(
-            f"Cannot read the app connection {app_conn_id!r} ({type(exc).__name__}). Create it (type instagram, "
-            "login = Instagram app id, password = app secret, extra redirect_uri), or name the one you have (the "
-            f"default is {keys.DEFAULT_APP_CONN_ID}; it used to be instagram_default)"
+            f"There is no app connection {app_conn_id!r}. {APP_FIX}, or name the one you have (the default is "
+            f"{keys.DEFAULT_APP_CONN_ID}; it used to be instagram_default)"
         ) from None
-    if app.conn_type != keys.CONN_TYPE:  # its password would be sent to Instagram as the app secret
+    except Exception as exc:  # no metadata database where the command runs, or a secrets backend failing
+        raise OnboardingError(
+            f"Cannot read the app connection {app_conn_id!r} ({type(exc).__name__}): run this where Airflow's "
+            "metadata database or secrets backend is reachable"
+        ) from None
+    if app.conn_type not in keys.APP_CONN_TYPES:  # its password would be sent to Instagram as the app secret
         raise OnboardingError(
             f"Connection {app_conn_id!r} is of type {app.conn_type!r}, not an Instagram app: name the connection "
-            "of type instagram that holds the app id and secret"
+            f"of type {keys.APP_CONN_TYPE} that holds the app id and secret"
         )
     return app
 

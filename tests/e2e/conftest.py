@@ -21,14 +21,14 @@ def instagram_app(airflow_server: LocalAirflow, emulator_client: EmulatorClient)
     callback = f"{airflow_server.base_url}/instagram/oauth/callback"
     emulator_client.reset(redirect_uris=[callback])
     seed = emulator_client.seed()
-    put_connection(airflow_server, APP_CONN, host=seed["graph_url"], login=seed["client_id"],
+    put_connection(airflow_server, APP_CONN, "instagram_app", host=seed["graph_url"], login=seed["client_id"],
                    password=seed["client_secret"], extra={"oauth_url": seed["oauth_url"],
                    "authorize_url": seed["authorize_url"], "api_version": seed["api_version"]})  # fmt: skip
     for conn_id in (CONN, OTHER):
         airflow_server.request("DELETE", f"/api/v2/connections/{conn_id}")
     from airflow.sdk import Connection
 
-    app_connection = Connection(conn_id=APP_CONN, conn_type="instagram", host=seed["graph_url"],
+    app_connection = Connection(conn_id=APP_CONN, conn_type="instagram_app", host=seed["graph_url"],
                                 extra=json.dumps({"api_version": seed["api_version"]}))  # fmt: skip
     yield {**seed, "callback": callback, "app_connection": app_connection}
     for conn_id in (CONN, OTHER, APP_CONN):

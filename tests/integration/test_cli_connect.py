@@ -37,7 +37,7 @@ def app(
     emulator_client.reset(redirect_uris=[redirect_uri, "https://airflow.example.com/instagram/oauth/callback"])
     seed = emulator_client.seed()
     app_conn = {
-        "conn_type": "instagram", "host": seed["graph_url"], "login": seed["client_id"],
+        "conn_type": "instagram_app", "host": seed["graph_url"], "login": seed["client_id"],
         "password": seed["client_secret"],
         "extra": {"redirect_uri": redirect_uri, "oauth_url": seed["oauth_url"], "authorize_url": seed["authorize_url"],
                   "api_version": seed["api_version"]},

@@ -27,18 +27,23 @@ def test_connection_form_passes_the_provider_yaml_schema() -> None:
     behaviour_schema = json.loads(
         resources.files("airflow").joinpath("customized_form_field_behaviours.schema.json").read_text()
     )
-    behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
-    jsonschema.validate(
-        {"hidden_fields": behaviour["hidden-fields"], "relabeling": behaviour["relabeling"],
-         "placeholders": behaviour["placeholders"]}, behaviour_schema,
-    )  # fmt: skip
+    for connection_type in get_provider_info()["connection-types"]:
+        behaviour = connection_type["ui-field-behaviour"]
+        jsonschema.validate(
+            {"hidden_fields": behaviour["hidden-fields"], "relabeling": behaviour["relabeling"],
+             "placeholders": behaviour["placeholders"]}, behaviour_schema,
+        )  # fmt: skip
 
 
-def test_secret_fields_are_password_fields() -> None:
-    fields = get_provider_info()["connection-types"][0]["conn-fields"]
-    assert fields["client_secret"]["schema"]["format"] == "password"
-    relabel = get_provider_info()["connection-types"][0]["ui-field-behaviour"]["relabeling"]
-    assert "token" in relabel["password"].lower()
+def test_each_form_labels_its_password_for_what_it_holds() -> None:
+    """The account's password is its token; the app's is the app secret (the issue: one form said "token" for both)."""
+    account, app = get_provider_info()["connection-types"]
+    assert account["conn-fields"]["client_secret"]["schema"]["format"] == "password"
+    assert "token" in account["ui-field-behaviour"]["relabeling"]["password"].lower()
+    assert app["connection-type"] == "instagram_app"
+    assert app["ui-field-behaviour"]["relabeling"]["password"] == "App secret"
+    assert app["ui-field-behaviour"]["relabeling"]["login"] == "Instagram app id"
+    assert "client_secret" not in app["conn-fields"] and "redirect_uri" in app["conn-fields"]
 
 
 def _airflow_env(tmp_path: Path) -> dict[str, str]:
@@ -63,6 +68,7 @@ def test_providers_manager_registers_the_connection_form(tmp_path: Path) -> None
         "w = {k: v.field['schema'] for k, v in p.connection_form_widgets.items() if 'instagram' in k};"
         "s = {k: v.is_sensitive for k, v in p.connection_form_widgets.items() if 'instagram' in k};"
         "print(json.dumps({'hook': p.hooks['instagram'].hook_class_name if p.hooks.get('instagram') else None,"
+        "'app_hook': p.hooks['instagram_app'].hook_class_name if p.hooks.get('instagram_app') else None,"
         "'widgets': w, 'sensitive': s, 'behaviour': p.field_behaviours.get('instagram')}))"
     )
     result = subprocess.run([sys.executable, "-c", code], env=_airflow_env(tmp_path),
@@ -72,6 +78,8 @@ def test_providers_manager_registers_the_connection_form(tmp_path: Path) -> None
     assert info["widgets"]["extra__instagram__client_secret"]["title"] == "App secret"
     assert info["sensitive"]["extra__instagram__client_secret"] is True
     assert "extra" in info["behaviour"]["hidden_fields"]
+    assert info["app_hook"] == "airflow_provider_instagram.hooks.app.InstagramAppHook"
+    assert info["widgets"]["extra__instagram_app__redirect_uri"]["title"] == "Redirect URI"
 
 
 def test_the_provider_runtime_never_imports_the_emulator() -> None:

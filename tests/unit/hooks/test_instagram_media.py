@@ -78,7 +78,7 @@ def test_test_connection(connect, emulator_client: EmulatorClient) -> None:
     ok, message = connect().test_connection()
     username = emulator_client.seed()["accounts"][0]["username"]
     assert ok
-    assert message in (f"{username} (Business)", f"{username} (Media_Creator)")
+    assert message in (f"Connected to Instagram as @{username} ({kind})" for kind in ("Business", "Media_Creator"))
     ok, message = connect(token="IGAAgarbage").test_connection()
     assert not ok and "Invalid OAuth access token" in message and "IGAAgarbage" not in message
 

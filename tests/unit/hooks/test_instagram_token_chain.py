@@ -89,9 +89,10 @@ def test_missing_token_and_secret_name_the_fix(connect, monkeypatch: pytest.Monk
         hook.exchange_for_long_lived_token("IGAAx")
 
 
-def test_app_connection_supplies_app_id_secret_and_redirect(connect, emulator_client, monkeypatch) -> None:
+@pytest.mark.parametrize("app_type", ["instagram_app", "instagram"])  # an app connection of before its own type
+def test_app_connection_supplies_app_id_secret_and_redirect(connect, emulator_client, monkeypatch, app_type) -> None:
     seed = emulator_client.seed()
-    app = {"conn_type": "instagram", "login": seed["client_id"], "password": seed["client_secret"],
+    app = {"conn_type": app_type, "login": seed["client_id"], "password": seed["client_secret"],
            "extra": {"redirect_uri": seed["redirect_uri"]}}  # fmt: skip
     monkeypatch.setenv("AIRFLOW_CONN_INSTAGRAM_APP", json.dumps(app))
     account = {"conn_type": "instagram", "host": seed["graph_url"], "password": "",
