@@ -24,9 +24,38 @@ class _LazyApp:
         await self._app(scope, receive, send)
 
 
+class _SlashRedirect:
+    """``/instagram`` without its slash is Airflow's single-page app (a 404 page): send it to ``/instagram/``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/") == URL_PREFIX and scope["path"] != f"{URL_PREFIX}/":
+            query = scope.get("query_string", b"")
+            location = f"{scope.get('root_path', '')}{URL_PREFIX}/" + (f"?{query.decode('latin-1')}" if query else "")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 307,
+                    "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
 class InstagramPlugin(AirflowPlugin):
-    """Connect Instagram accounts from the browser (``/instagram/``) and answer Meta's deauthorize and
-    data-deletion callbacks (``/instagram/meta/deauthorize``, ``/instagram/meta/data-deletion``)."""
+    """The Instagram page inside Airflow's UI (a navigation entry): every account's token health, connecting,
+    reconnecting and testing accounts (``/instagram/``); and Meta's deauthorize and data-deletion callbacks
+    (``/instagram/meta/deauthorize``, ``/instagram/meta/data-deletion``)."""
 
     name = "instagram"
     fastapi_apps = [{"app": _LazyApp(), "url_prefix": URL_PREFIX, "name": "Instagram accounts"}]
+    fastapi_root_middlewares = [{"middleware": _SlashRedirect, "name": "Instagram page: /instagram to /instagram/"}]
+    # An entry of Airflow's navigation that shows the page inside the UI (at /plugin/instagram).
+    external_views = [
+        {"name": "Instagram", "href": f"{URL_PREFIX}/", "destination": "nav", "url_route": "instagram",
+         "category": "Instagram", "nav_top_level": True},
+    ]  # fmt: skip

@@ -1,11 +1,12 @@
 """What the plugin needs from the Airflow it runs in (the API server): the logged-in user, permissions,
-single-use nonces, and DAG runs. Only this module (and the account writer's metadata-DB transport, for
-connections) touches Airflow's internals."""
+single-use nonces, DAG runs and states, XComs and connections. Only this module (and the account writer's
+metadata-DB transport, for connections) touches Airflow's internals."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -69,11 +70,11 @@ def secret_key() -> str:
     return str(conf.get("api", "secret_key"))
 
 
-def base_url() -> str:
-    """The API server's public URL (``[api] base_url``), which Meta and browsers reach."""
+def base_url() -> str | None:
+    """The API server's public URL as configured (``[api] base_url``), ``None`` when it is not set."""
     from airflow.configuration import conf
 
-    return str(conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
+    return str(conf.get("api", "base_url", fallback="") or "").rstrip("/") or None
 
 
 class VariableNonceLedger:
@@ -134,3 +135,68 @@ def dag_exists(dag_id: str) -> bool:
 
     with create_session() as session:
         return session.scalar(select(DagModel.dag_id).where(DagModel.dag_id == dag_id)) is not None
+
+
+@dataclass(frozen=True)
+class DagStatus:
+    """A DAG as the page reports it.
+
+    :param dag_id: the DAG.
+    :param deployed: whether Airflow parsed it at least once.
+    :param paused: whether it is paused.
+    :param last_run_state: its newest run's state, ``None`` without runs.
+    :param last_run_at: when that run was due.
+    """
+
+    dag_id: str
+    deployed: bool
+    paused: bool = False
+    last_run_state: str | None = None
+    last_run_at: datetime | None = None
+
+
+def dag_status(dag_id: str) -> DagStatus:
+    from airflow.models import DagModel, DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        paused = session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == dag_id))
+        if paused is None:
+            return DagStatus(dag_id, deployed=False)
+        newest = select(DagRun.state, DagRun.run_after).where(DagRun.dag_id == dag_id)
+        run = session.execute(newest.order_by(DagRun.id.desc()).limit(1)).first()
+    state, at = (str(run[0]), run[1]) if run is not None else (None, None)
+    return DagStatus(dag_id, deployed=True, paused=bool(paused), last_run_state=state, last_run_at=at)
+
+
+def newest_values(
+    dag_id: str, task_id: str, *, key: str = "return_value", limit: int = 1
+) -> list[tuple[Any, datetime]]:
+    """A task's newest XCom values with their times, newest first (every map index of a mapped task)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = select(XComModel).where(XComModel.dag_id == dag_id, XComModel.task_id == task_id, XComModel.key == key)
+    with create_session() as session:
+        rows = session.scalars(query.order_by(XComModel.timestamp.desc()).limit(limit)).all()
+        return [(XComModel.deserialize_value(row), row.timestamp) for row in rows]
+
+
+def read_connection(conn_id: str) -> Any:
+    """A connection from wherever Airflow keeps it (environment, secrets backend, metadata database); raises
+    ``AirflowNotFoundException`` when there is none."""
+    from airflow.models import Connection
+
+    return Connection.get_connection_from_secrets(conn_id)
+
+
+def connection_exists(conn_id: str) -> bool:
+    from airflow.exceptions import AirflowNotFoundException
+
+    try:
+        read_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True

@@ -311,3 +311,37 @@ def test_other_types_of_connection_are_neither_overwritten_nor_used_as_the_app(
         assert stored_connections(airflow_server)[CONN]["password"] == "the database password"
     finally:
         airflow_server.request("DELETE", "/api/v2/connections/web_pg")
+
+
+def test_the_instagram_page_lists_the_accounts_and_tests_one(
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow
+) -> None:
+    account = instagram_app["accounts"][0]
+    _connect_in_browser(browser, airflow_server, CONN, account)
+    page = browser.get(f"{airflow_server.base_url}/instagram/", timeout=30)
+    row = re.search(rf"<tr class='([^']*)' data-conn-id='{CONN}' data-level='(\w+)'>(.*?)</tr>", page.text)
+    assert row and row.group(2) == "ok" and f"@{account['username']}" in row.group(3), page.text
+    assert f"data-conn-id='{APP_CONN}'" not in page.text  # the app is not an account
+
+    form = {"conn_id": CONN, "form_token": _form_token(page.text)}
+    tested = browser.post(f"{airflow_server.base_url}/instagram/test", data=form, timeout=60)
+    notice = re.search(r"<div class='box (\w+)' id='notice'>([^<]*)</div>", tested.text)
+    assert notice and notice.group(1) == "good", tested.text
+    assert notice.group(2).startswith(f"{CONN}: Connected to Instagram as @{account['username']} (")
+    forged = browser.post(f"{airflow_server.base_url}/instagram/test", data={**form, "form_token": "x"}, timeout=30)
+    assert forged.status_code == 403
+
+
+def test_the_page_answers_without_its_slash_and_is_an_entry_of_airflows_navigation(
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow
+) -> None:
+    bare = browser.get(f"{airflow_server.base_url}/instagram?conn_id=x", allow_redirects=False, timeout=30)
+    assert bare.status_code == 307 and bare.headers["location"] == "/instagram/?conn_id=x"
+    page = browser.get(f"{airflow_server.base_url}/instagram/", timeout=30)
+    assert f"<code id='redirect-uri'>{instagram_app['callback']}</code>" in page.text
+    assert "Airflow's <code>[api] base_url</code>" in page.text
+    plugins = airflow_server.request("GET", "/api/v2/plugins").json()["plugins"]
+    views = [v for p in plugins if p["name"] == "instagram" for v in p["external_views"]]
+    assert [(v["name"], v["href"], v["destination"], v["url_route"]) for v in views] == [
+        ("Instagram", "/instagram/", "nav", "instagram")
+    ]
