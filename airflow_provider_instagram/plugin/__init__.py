@@ -54,8 +54,9 @@ class InstagramPlugin(AirflowPlugin):
     name = "instagram"
     fastapi_apps = [{"app": _LazyApp(), "url_prefix": URL_PREFIX, "name": "Instagram accounts"}]
     fastapi_root_middlewares = [{"middleware": _SlashRedirect, "name": "Instagram page: /instagram to /instagram/"}]
-    # An entry of Airflow's navigation that shows the page inside the UI (at /plugin/instagram).
+    # An entry of Airflow's navigation. Not framed in the UI (no url_route): Airflow's frame is sandboxed without
+    # allow-top-navigation, and Instagram's authorization window refuses to be framed, so connecting an account
+    # could not work from inside it. Airflow opens the page in a tab of its own.
     external_views = [
-        {"name": "Instagram", "href": f"{URL_PREFIX}/", "destination": "nav", "url_route": "instagram",
-         "category": "Instagram", "nav_top_level": True},
-    ]  # fmt: skip
+        {"name": "Instagram", "href": f"{URL_PREFIX}/", "destination": "nav", "nav_top_level": True},
+    ]

@@ -123,18 +123,25 @@ def _line(
     except InstagramConfigError as exc:
         return AccountLine(row.conn_id, "unreadable", str(exc), None, keys.DEFAULT_APP_CONN_ID, None, refresh, export)
     left = None if record.expires_at is None else round((record.expires_at - now).total_seconds() / 86_400, 1)
-    level, why = _level(record, row.has_password, left, refresh, warn_days)
+    # A report made before the account was (re)connected says nothing about its token now.
+    stale = refresh is not None and _before(refresh.at, record.connected_at)
+    level, why = _level(record, row.has_password, now, left, None if stale else refresh, warn_days)
     return AccountLine(row.conn_id, level, why, record, app_conn_id, left, refresh, export)
 
 
+def _before(moment: datetime | None, other: datetime | None) -> bool:
+    return moment is not None and other is not None and moment < other
+
+
 def _level(
-    record: AccountRecord, has_token: bool, left: float | None, refresh: RefreshOutcome | None, warn_days: float
-) -> tuple[str, str]:
+    record: AccountRecord, has_token: bool, now: datetime, left: float | None, refresh: RefreshOutcome | None,
+    warn_days: float,
+) -> tuple[str, str]:  # fmt: skip
     if record.status != "ok":
         return record.status, record.status_reason or record.status
     if not has_token:
         return "reauth_required", "the connection has no token: connect the account"
-    if left is not None and left <= 0:
+    if record.expires_at is not None and record.expires_at <= now:
         return "reauth_required", "its token has expired: connect the account again"
     if refresh is not None and refresh.outcome in {str(o) for o in NEEDS_HUMAN}:
         return "attention", f"last refresh: {refresh.outcome}: {refresh.detail}"

@@ -140,7 +140,7 @@ def _buttons(line: AccountLine, form_token: str) -> str:
     app = f"<input type='hidden' name='app_conn_id' value='{html.escape(line.app_conn_id)}'>"
     primary = " primary" if line.stands_out or line.level == "revoked" else ""
     return (
-        f"<form method='post' action='connect' target='_top'>{token}{conn}{app}"
+        f"<form method='post' action='connect'>{token}{conn}{app}"
         f"<button type='submit' class='reconnect{primary}'>Reconnect</button></form> "
         f"<form method='post' action='test'>{token}{conn}<button type='submit' class='test'>Test</button></form>"
     )

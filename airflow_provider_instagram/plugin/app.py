@@ -53,8 +53,8 @@ def url(request: Request, path: str) -> str:
 
 
 def home(request: Request) -> str:
-    """The Instagram page inside Airflow's UI (the navigation entry's route)."""
-    return f"{base_url(request)[0]}/plugin/instagram"
+    """The Instagram page (what Airflow's navigation entry opens)."""
+    return url(request, "/")
 
 
 def _html(body: str, status: int = 200) -> HTMLResponse:

@@ -1,6 +1,5 @@
-"""The plugin's HTML: one layout, every value escaped, no scripts. Pages are shown inside Airflow's UI (the
-"Instagram" navigation entry frames ``/instagram/``); the ones Instagram sends the browser back to are shown on
-their own, so every page links back to the Instagram page in Airflow."""
+"""The plugin's HTML: one layout, every value escaped, no scripts. Airflow's "Instagram" navigation entry opens
+the Instagram page (``/instagram/``) in a tab of its own; every page links back to it and to Airflow."""
 
 from __future__ import annotations
 
@@ -39,9 +38,13 @@ label{display:inline-block;margin:.3rem 1rem .3rem 0}input{font:inherit;padding:
 
 
 def page(title: str, body: str, *, home: str, css_class: str = "") -> str:
-    """A whole page: ``home`` is the Instagram page in Airflow's UI, linked from the top of every page."""
+    """A whole page: ``home`` is the Instagram page, linked from the top of every page with Airflow's UI."""
     heading = f"<h1 class='{css_class}' id='title'>{html.escape(title)}</h1>"
-    nav = f"<nav><a id='home' href='{html.escape(home)}' target='_top'>Instagram accounts</a></nav>"
+    airflow = html.escape(home.rsplit("/instagram/", 1)[0] + "/")
+    nav = (
+        f"<nav><a id='home' href='{html.escape(home)}'>Instagram accounts</a> &middot; "
+        f"<a id='airflow' href='{airflow}'>Airflow</a></nav>"
+    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><main>{nav}{heading}{body}</main></body></html>"
@@ -51,7 +54,7 @@ def page(title: str, body: str, *, home: str, css_class: str = "") -> str:
 def failed(title: str, message: str, *, home: str, hint: str = "") -> str:
     """An error page: what went wrong, what to do, and the way back to start again."""
     extra = f"<p id='hint'>{html.escape(hint)}</p>" if hint else ""
-    back = f"<p><a id='start-again' href='{html.escape(home)}' target='_top'>Start again</a></p>"
+    back = f"<p><a id='start-again' href='{html.escape(home)}'>Start again</a></p>"
     body = f"<p class='error' id='message'>{html.escape(message)}</p>{extra}{back}"
     return page(title, body, home=home, css_class="error")
 
@@ -80,9 +83,9 @@ def registration(callback: str, deauthorize: str, deletion: str, base: str, conf
 
 
 def start_form(app_conn_id: str, conn_id: str, form_token: str) -> str:
-    """Connect a new account. The form leaves Airflow's frame: Instagram's window refuses to be framed."""
+    """Connect a new account."""
     return (
-        "<form method='post' action='connect' target='_top' id='connect-form'>"
+        "<form method='post' action='connect' id='connect-form'>"
         f"<input type='hidden' name='form_token' value='{html.escape(form_token)}'>"
         "<label>Connection id of the account <input name='conn_id' id='conn_id' required "
         f"pattern='[A-Za-z0-9_.\\-]+' placeholder='instagram_acme' value='{html.escape(conn_id)}'></label>"
@@ -116,7 +119,7 @@ def connected(
     body = (
         f"<p id='account'>Instagram account <b>@{html.escape(username)}</b> (user id {html.escape(user_id)}) is "
         f"connected: connection <code id='connection'>{html.escape(conn_id)}</code> was {verb}.</p>{keeps}"
-        f"<p><a id='back' href='{html.escape(home)}' target='_top'>Back to the Instagram accounts</a></p>"
+        f"<p><a id='back' href='{html.escape(home)}'>Back to the Instagram accounts</a></p>"
     )
     return page("Account connected", body, home=home, css_class="ok")
 

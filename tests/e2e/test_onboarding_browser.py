@@ -3,14 +3,11 @@ the plugin's start page, the emulator's consent page, and the plugin's result pa
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -19,22 +16,14 @@ from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.local_airflow import LocalAirflow
 from tests.conftest import API_PASSWORD, API_USER
 from tests.e2e.conftest import APP_CONN, CONN
+from tests.support.browser import WAIT, headless_chromium, log_in
 from tests.support.connections import stored_connections
-
-WAIT = 60
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[webdriver.Chrome]:
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert binary and driver, "Chromium is missing: `make test` installs Debian's chromium and chromium-driver"
-    options = Options()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(options=options, service=Service(driver))
-    yield browser
-    browser.quit()
+    with headless_chromium() as browser:
+        yield browser
 
 
 def _title(browser: webdriver.Chrome) -> str:
@@ -42,16 +31,8 @@ def _title(browser: webdriver.Chrome) -> str:
 
 
 def _log_in_and_open_the_start_page(browser: webdriver.Chrome, server: LocalAirflow) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{server.base_url}/instagram/")  # not logged in: Airflow's login page
-    wait = WebDriverWait(browser, WAIT)
-    wait.until(ec.presence_of_element_located((By.NAME, "username"))).send_keys(API_USER)
-    browser.find_element(By.NAME, "password").send_keys(API_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait.until(lambda b: b.get_cookie("_token") is not None)
-    if not browser.current_url.startswith(f"{server.base_url}/instagram"):
-        browser.get(f"{server.base_url}/instagram/")
-    wait.until(ec.presence_of_element_located((By.ID, "conn_id")))
+    log_in(browser, server, API_USER, API_PASSWORD, "/instagram/")  # not logged in: Airflow's login page first
+    WebDriverWait(browser, WAIT).until(ec.presence_of_element_located((By.ID, "conn_id")))
 
 
 def _start_and_decide(browser: webdriver.Chrome, username: str, decision: str) -> str:

@@ -19,7 +19,7 @@ def test_without_a_base_url_links_follow_the_host_the_user_browsed_to(monkeypatc
     request = _request("airflow.internal:9090", "https")
     assert base_url(request) == ("https://airflow.internal:9090", False)
     assert url(request, CALLBACK_PATH) == "https://airflow.internal:9090/instagram/oauth/callback"
-    assert home(request) == "https://airflow.internal:9090/plugin/instagram"
+    assert home(request) == "https://airflow.internal:9090/instagram/"
 
 
 def test_a_configured_base_url_wins_over_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
