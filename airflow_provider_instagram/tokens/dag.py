@@ -68,11 +68,12 @@ def create_token_refresh_dag(
         default_args=default_args or {"retries": 0},
         doc_md=DOC.format(api_conn_id=api_conn_id),
         params={
+            # Nullable: Airflow's trigger form requires every param whose type does not list "null".
             "conn_ids": Param(
-                [],
-                type="array",
+                None,
+                type=["null", "array"],
                 items={"type": "string"},
-                description="Extra connection ids to refresh, beyond every connection of type instagram",
+                description="Extra connection ids to refresh, beyond every connection of type instagram (empty: none)",
             ),
             "warn_days": Param(
                 warn_days, type="number", minimum=0, description="Call out tokens that expire within this many days"
@@ -85,7 +86,9 @@ def create_token_refresh_dag(
         def plan(params: dict[str, Any], ti: Any = None) -> list[list[dict[str, Any]]]:
             """List the accounts and split them into batches (no secret is read here)."""
             size = int(params.get("batch_size") or batch_size)
-            found = plan_refresh(AirflowApiTokenStore(api_conn_id), explicit=params["conn_ids"], batch_size=size)
+            found = plan_refresh(
+                AirflowApiTokenStore(api_conn_id), explicit=params.get("conn_ids") or (), batch_size=size
+            )
             log.info("%d accounts in %d batches; %d settled without a refresh", len(found.conn_ids),
                      len(found.batches), len(found.settled))  # fmt: skip
             # Airflow maps only over a task's return value: the rest goes out under its own keys.

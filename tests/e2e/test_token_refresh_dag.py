@@ -15,6 +15,7 @@ from airflow_provider_instagram.local_airflow import LocalAirflow
 from tests.conftest import TOKEN_REFRESH_DAG
 from tests.support.connections import delete_connections, put_connection, stored_connections
 from tests.support.faulty_proxy import FaultyProxy
+from tests.support.trigger_form import form_conf
 
 DAY = 86_400
 BULK = r"^/api/v2/connections$"
@@ -112,9 +113,9 @@ def test_refresh_under_a_real_scheduler(
     assert "2 Instagram account(s) need attention" in alert_log
     assert "ig_revoked: reauth_required" in alert_log and "ig_env_only: not_writable" in alert_log
 
-    # A second run the same day calls Instagram for nobody and changes nothing.
+    # A second run the same day, from the trigger form as it opens, calls Instagram for nobody and changes nothing.
     emulator_client.reset_calls()
-    run_id, state = run(airflow_server)
+    run_id, state = run(airflow_server, form_conf(airflow_server, TOKEN_REFRESH_DAG))
     assert state == "failed"  # ig_revoked still needs a human
     assert calls(emulator_client, "refresh_access_token") == 0
     assert stored_connections(airflow_server) == after
