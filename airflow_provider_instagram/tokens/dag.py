@@ -103,10 +103,9 @@ def create_token_refresh_dag(
             return [r.to_dict() for r in refresher.refresh_all([record_from_xcom(s) for s in batch])]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
-        def health_report(
-            settled: list[dict[str, Any]], batches: Any, conn_ids: list[str], params: dict[str, Any]
-        ) -> dict[str, Any]:
+        def health_report(batches: Any, params: dict[str, Any], ti: Any = None) -> dict[str, Any]:
             """Gather every account's result (a lost batch counts as failed) and log the health table."""
+            settled, conn_ids = planned(ti, api_conn_id)
             report = HealthReport(collect(settled, batches, conn_ids), utcnow(), float(params["warn_days"]))
             log.info("Token health:\n%s", report.table())
             log.info("%s", report.summary())
@@ -124,8 +123,31 @@ def create_token_refresh_dag(
 
         listed = plan()
         refreshed = refresh_batch.expand(batch=listed)
-        alert(health_report(listed["settled"], refreshed, listed["conn_ids"]))
+        report = health_report(refreshed)
+        listed >> report  # the report reads the plan's other XComs itself: see planned()
+        alert(report)
     return dag
+
+
+def planned(ti: Any, api_conn_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The plan task's settled accounts and planned connection ids, from its XComs.
+
+    Pulled here rather than passed as task arguments: Airflow resolves an argument's missing XCom into a bare
+    ``XComNotFound`` before the task starts, which says nothing of the plan having failed.
+
+    :raises AirflowFailException: the plan task did not push them (it failed, or was cleared).
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    settled = ti.xcom_pull(task_ids="plan", key="settled", map_indexes=-1)
+    conn_ids = ti.xcom_pull(task_ids="plan", key="conn_ids", map_indexes=-1)
+    if settled is None or conn_ids is None:
+        raise AirflowFailException(
+            "The plan task did not finish, so no token was refreshed and there is no health to report. See the log "
+            f"of task 'plan' in this run: it lists the accounts through connection {api_conn_id!r}, and says why "
+            "that failed; fix it and clear the plan task (or wait for the next run)."
+        )
+    return settled, conn_ids
 
 
 def collect(settled: list[dict[str, Any]], batches: Any, conn_ids: list[str]) -> list[AccountResult]:

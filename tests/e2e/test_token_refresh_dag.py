@@ -153,6 +153,22 @@ def test_a_write_back_that_keeps_failing_fails_the_run_and_loses_no_token(
     assert_no_token_in_logs(airflow_server, {old, after["ig_b"]["password"]})
 
 
+def test_a_failed_plan_fails_the_report_naming_the_plan(
+    airflow_server: LocalAirflow, accounts: list[dict[str, Any]], api_proxy: FaultyProxy
+) -> None:
+    """The report runs after a failed plan (trigger rule all_done): it must say the plan failed and where to look,
+    not that an XCom is missing."""
+    api_proxy.fail("GET", r"^/api/v2/connections\?", 503)  # the plan cannot list the accounts
+
+    run_id, state = run(airflow_server)
+
+    assert state == "failed"
+    states = task_states(airflow_server, run_id)
+    assert (states["plan"], states["health_report"], states["alert"]) == ("failed", "failed", "upstream_failed")
+    text = airflow_server.wait_for_task_log(TOKEN_REFRESH_DAG, run_id, "health_report", "The plan task did not finish")
+    assert "See the log of task 'plan' in this run" in text and "XComNotFound" not in text
+
+
 def test_dags_test_runs_the_same_dag(
     airflow_server: LocalAirflow, emulator_client: EmulatorClient, accounts: list[dict[str, Any]]
 ) -> None:
