@@ -11,6 +11,8 @@ from typing import Any
 from airflow_provider_instagram import __version__
 from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.extras import APP_CONN_TYPE, CONN_TYPE
+from airflow_provider_instagram.account.ids import PROFESSIONAL_ACCOUNT_ID, USER_ID
+from airflow_provider_instagram.account.record import STATUSES
 
 HOOK_CLASS = "airflow_provider_instagram.hooks.instagram.InstagramHook"
 APP_HOOK_CLASS = "airflow_provider_instagram.hooks.app.InstagramAppHook"
@@ -50,6 +52,36 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Timeout (seconds)",
         "description": "Per-request timeout.",
         "schema": {"type": ["number", "null"], "default": 30},
+    },
+}
+
+# The account's record (account/record.py): written by onboarding, the token refresh and Meta's callbacks. Without
+# these entries the edit form showed each key as an unlabeled box; in a section of their own, they say who writes them.
+RECORD_SECTION = "Account record (written by the provider)"
+WRITTEN_BY_PROVIDER = "Set by onboarding and the token refresh; do not edit."
+
+
+def _record(label: str, meaning: str, **schema: Any) -> dict[str, Any]:
+    return _string(label, f"{meaning}. {WRITTEN_BY_PROVIDER}", section=RECORD_SECTION, **schema)
+
+
+RECORD_FIELDS: dict[str, dict[str, Any]] = {
+    USER_ID: _record("Instagram user id", "The account's app-scoped id: its data is filed under it everywhere"),
+    PROFESSIONAL_ACCOUNT_ID: _record("Professional account id", "The professional account's id, kept for reference"),
+    keys.USERNAME: _record("Username", "The Instagram username"),
+    keys.STATUS: _record("Token status", "ok, reauth_required or revoked", enum=[*STATUSES, None]),
+    keys.STATUS_REASON: _record("Status reason", "Why the token needs a human, in words"),
+    keys.EXPIRES_AT: _record("Token expires at", "When the token expires (ISO 8601, UTC)"),
+    keys.REFRESHED_AT: _record("Token refreshed at", "When the token was last refreshed (ISO 8601, UTC)"),
+    keys.CONNECTED_AT: _record("Connected at", "When a human last connected the account (ISO 8601, UTC)"),
+    keys.FINGERPRINT: _record("Token fingerprint", "SHA-256 prefix of the token this record describes"),
+    keys.DELETION_REQUESTED_AT: _record(
+        "Data deletion requested at", "When Meta's data-deletion callback named the account (ISO 8601, UTC)"
+    ),
+    keys.AUTO_REFRESH: {  # the one key of the record a human sets: in the form's main section
+        "label": "Refresh automatically",
+        "description": "Off: the instagram_token_refresh DAG leaves this account's token alone.",
+        "schema": {"type": ["boolean", "null"], "default": True},
     },
 }
 
@@ -132,7 +164,7 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": CONN_TYPE,
                 "hook-class-name": HOOK_CLASS,
                 "hook-name": "Instagram",
-                "conn-fields": CONN_FIELDS,
+                "conn-fields": {**CONN_FIELDS, **RECORD_FIELDS},
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             },
             {

@@ -19,6 +19,8 @@ Started by Meta's data-deletion callback (`/instagram/meta/data-deletion` on the
 `{{"user_ids": ["<id>"]}}`. Deletes the users' exported files and media files (`media/`, `profiles/`, `files/` and
 staging folders under `user_id=<id>`) from the export destination, and their rows from the warehouse tables.
 The run's state is what the request's status page shows: running = pending, success = done, failed = failed.
+A run with no `user_ids` (a replayed request, or the trigger form left empty) deletes nothing and succeeds, saying so
+in its log.
 
 Destination and warehouse: the params, else the export's Variables `{destination}` and `{warehouse}`.
 """
@@ -41,12 +43,21 @@ def create_data_deletion_dag(
         dag_id=dag_id, schedule=None, start_date=start_date, catchup=False, tags=["instagram"],
         is_paused_upon_creation=False,  # a paused DAG would leave every deletion request pending
         default_args={"retries": 2}, doc_md=DOC.format(destination=DESTINATION_VARIABLE, warehouse=WAREHOUSE_VARIABLE),
+        # Nullable, so that the trigger form (which requires every param whose type does not list "null") runs with
+        # them empty. No user ids is a run that deletes nothing and succeeds: Meta's callback sends none for a replayed
+        # request, and its requester's status page must then say done, not failed.
         params={
-            "user_ids": Param([], type="array", items={"type": "string"}, description="Instagram user ids to delete"),
-            "confirmation_code": Param("", type="string", description="Code Meta's requester was given"),
-            "destination": Param("", type="string",
-                                 description=f"Export root (default: Variable {DESTINATION_VARIABLE})"),
-            "sql_conn_id": Param("", type="string", description=f"Warehouse (default: Variable {WAREHOUSE_VARIABLE})"),
+            "user_ids": Param(None, type=["null", "array"], items={"type": "string"},
+                              description="Instagram user ids whose data to delete (Meta's callback fills it in; "
+                                          "empty: the run deletes nothing)"),
+            "confirmation_code": Param(None, type=["null", "string"],
+                                       description="Code Meta's requester was given (empty: none, a run by hand)"),
+            "destination": Param(None, type=["null", "string"],
+                                 description=f"Export root (empty: Variable {DESTINATION_VARIABLE}, else "
+                                             "file://$AIRFLOW_HOME/instagram_export)"),
+            "sql_conn_id": Param(None, type=["null", "string"],
+                                 description=f"Warehouse (empty: Variable {WAREHOUSE_VARIABLE}; neither set: no rows "
+                                             "to delete)"),
         },
     ) as dag:  # fmt: skip
 
@@ -56,8 +67,11 @@ def create_data_deletion_dag(
             from airflow_provider_instagram.deletion.purge import delete_files as purge
             from airflow_provider_instagram.operators.arguments import storage_path
 
+            user_ids = requested_user_ids(params)
+            if not user_ids:
+                return []
             root = params.get("destination") or Variable.get(DESTINATION_VARIABLE, None) or default_destination()
-            deleted = purge(storage_path(root), params["user_ids"])
+            deleted = purge(storage_path(root), user_ids)
             log.info("Request %s: %d folders deleted", params.get("confirmation_code") or "-", len(deleted))
             return deleted
 
@@ -67,6 +81,9 @@ def create_data_deletion_dag(
             from airflow_provider_instagram.deletion.purge import delete_rows as purge
             from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 
+            user_ids = requested_user_ids(params)
+            if not user_ids:
+                return {}
             sql_conn_id = params.get("sql_conn_id") or Variable.get(WAREHOUSE_VARIABLE, None)
             if not sql_conn_id:
                 log.info("No warehouse set (param sql_conn_id or Variable %s): no rows to delete", WAREHOUSE_VARIABLE)
@@ -77,7 +94,7 @@ def create_data_deletion_dag(
             connection = hook.get_conn()
             try:
                 tables = (media_table_spec(table_prefix), profile_table_spec(table_prefix))
-                counts = purge(connection, params["user_ids"], getattr(hook, "placeholder", "%s"), tables)
+                counts = purge(connection, user_ids, getattr(hook, "placeholder", "%s"), tables)
             finally:
                 connection.close()
             log.info("Request %s: rows deleted %s", params.get("confirmation_code") or "-", counts)
@@ -85,3 +102,12 @@ def create_data_deletion_dag(
 
         [delete_files(), delete_rows()]
     return dag
+
+
+def requested_user_ids(params: dict[str, Any]) -> list[str]:
+    """The run's ``user_ids`` param as a list; none (empty or null) is said in the log, as the run deletes nothing."""
+    user_ids = list(params.get("user_ids") or [])
+    if not user_ids:
+        log.warning("Request %s names no user: nothing deleted. To delete a user's data, trigger this DAG with "
+                    '{"user_ids": ["<Instagram user id>"]}', params.get("confirmation_code") or "-")  # fmt: skip
+    return user_ids

@@ -136,19 +136,24 @@ def create_media_export_dag(
         doc_md=DOC.format(destination_variable=DESTINATION_VARIABLE, format_variable=FORMAT_VARIABLE,
                           conn_ids_variable=CONN_IDS_VARIABLE, api_conn_id=api_conn_id,
                           warehouse_variable=WAREHOUSE_VARIABLE),
+        # A setting that may come from a Variable is nullable with no value: Airflow's trigger form requires every
+        # param whose type does not list "null", and would not trigger with these left empty.
         params={
-            "conn_ids": Param([], type="array", items={"type": "string"},
-                              description=f"Connections to export (default: Variable {CONN_IDS_VARIABLE}, else all)"),
-            "destination": Param("", type="string",
-                                 description=f"Export root URL (default: Variable {DESTINATION_VARIABLE})"),
-            "file_format": Param("", type="string", enum=["", *FORMATS],
-                                 description=f"File format (default: Variable {FORMAT_VARIABLE}, else parquet)"),
+            "conn_ids": Param(None, type=["null", "array"], items={"type": "string"},
+                              description=f"Connections to export (empty: Variable {CONN_IDS_VARIABLE}, else every "
+                                          "instagram connection)"),
+            "destination": Param(None, type=["null", "string"],
+                                 description=f"Export root URL (empty: Variable {DESTINATION_VARIABLE}, else "
+                                             "file://$AIRFLOW_HOME/instagram_export)"),
+            "file_format": Param(None, type=["null", "string"], enum=[None, *FORMATS],
+                                 values_display={"null": f"(Variable {FORMAT_VARIABLE}, else parquet)"},
+                                 description=f"File format (empty: Variable {FORMAT_VARIABLE}, else parquet)"),
             "lookback_days": Param(lookback_days, type="integer", minimum=LOOKBACK_DAYS.low, maximum=LOOKBACK_DAYS.high,
                                    description="Also re-read this many days before the data interval"),
             "copy_files": Param(False, type="boolean", description="Also copy the image and video files"),
-            "sql_conn_id": Param("", type="string",
-                                 description=f"Warehouse connection to load into (default: Variable "
-                                             f"{WAREHOUSE_VARIABLE}; empty: no load)"),
+            "sql_conn_id": Param(None, type=["null", "string"],
+                                 description=f"Warehouse connection to load into (empty: Variable "
+                                             f"{WAREHOUSE_VARIABLE}; neither set: no load)"),
         },
     ) as dag:  # fmt: skip
 

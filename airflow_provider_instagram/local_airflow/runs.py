@@ -132,6 +132,24 @@ class AirflowRuns:
         attempts = sorted(folder.glob("attempt=*.log"))
         return attempts[-1] if attempts else None
 
+    def wait_for_task_log(self, dag_id: str, run_id: str, task_id: str, text: str, map_index: int = -1,
+                          timeout: float = 30.0) -> str:  # fmt: skip
+        """The newest log of a task instance once it contains ``text``: a run can end before the last lines of its
+        tasks' logs are written. Raises, with the log's tail, when ``text`` is not there within ``timeout``."""
+        from airflow_provider_instagram.local_airflow.logs import log_tail
+
+        deadline = time.monotonic() + timeout
+        while True:
+            path = self.task_log(dag_id, run_id, task_id, map_index)
+            content = path.read_text(errors="replace") if path else ""
+            if text in content:
+                return content
+            if time.monotonic() >= deadline:
+                tail = log_tail(path, 40) if path else "<no log file>"
+                raise self._error(f"the log of {task_id}[{map_index}] in {run_id!r} has no {text!r} after "
+                                  f"{timeout:.0f} s; it ends:\n{tail}", path)  # fmt: skip
+            time.sleep(POLL_SECONDS)
+
     def failed_task_logs(self, dag_id: str, run_id: str, lines: int = 60) -> str:
         """The readable tail of the log of every task instance of the run that did not succeed (for messages)."""
         from airflow_provider_instagram.local_airflow.logs import log_tail

@@ -68,11 +68,12 @@ def create_token_refresh_dag(
         default_args=default_args or {"retries": 0},
         doc_md=DOC.format(api_conn_id=api_conn_id),
         params={
+            # Nullable: Airflow's trigger form requires every param whose type does not list "null".
             "conn_ids": Param(
-                [],
-                type="array",
+                None,
+                type=["null", "array"],
                 items={"type": "string"},
-                description="Extra connection ids to refresh, beyond every connection of type instagram",
+                description="Extra connection ids to refresh, beyond every connection of type instagram (empty: none)",
             ),
             "warn_days": Param(
                 warn_days, type="number", minimum=0, description="Call out tokens that expire within this many days"
@@ -85,7 +86,9 @@ def create_token_refresh_dag(
         def plan(params: dict[str, Any], ti: Any = None) -> list[list[dict[str, Any]]]:
             """List the accounts and split them into batches (no secret is read here)."""
             size = int(params.get("batch_size") or batch_size)
-            found = plan_refresh(AirflowApiTokenStore(api_conn_id), explicit=params["conn_ids"], batch_size=size)
+            found = plan_refresh(
+                AirflowApiTokenStore(api_conn_id), explicit=params.get("conn_ids") or (), batch_size=size
+            )
             log.info("%d accounts in %d batches; %d settled without a refresh", len(found.conn_ids),
                      len(found.batches), len(found.settled))  # fmt: skip
             # Airflow maps only over a task's return value: the rest goes out under its own keys.
@@ -100,10 +103,9 @@ def create_token_refresh_dag(
             return [r.to_dict() for r in refresher.refresh_all([record_from_xcom(s) for s in batch])]
 
         @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
-        def health_report(
-            settled: list[dict[str, Any]], batches: Any, conn_ids: list[str], params: dict[str, Any]
-        ) -> dict[str, Any]:
+        def health_report(batches: Any, params: dict[str, Any], ti: Any = None) -> dict[str, Any]:
             """Gather every account's result (a lost batch counts as failed) and log the health table."""
+            settled, conn_ids = planned(ti, api_conn_id)
             report = HealthReport(collect(settled, batches, conn_ids), utcnow(), float(params["warn_days"]))
             log.info("Token health:\n%s", report.table())
             log.info("%s", report.summary())
@@ -121,8 +123,31 @@ def create_token_refresh_dag(
 
         listed = plan()
         refreshed = refresh_batch.expand(batch=listed)
-        alert(health_report(listed["settled"], refreshed, listed["conn_ids"]))
+        report = health_report(refreshed)
+        listed >> report  # the report reads the plan's other XComs itself: see planned()
+        alert(report)
     return dag
+
+
+def planned(ti: Any, api_conn_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The plan task's settled accounts and planned connection ids, from its XComs.
+
+    Pulled here rather than passed as task arguments: Airflow resolves an argument's missing XCom into a bare
+    ``XComNotFound`` before the task starts, which says nothing of the plan having failed.
+
+    :raises AirflowFailException: the plan task did not push them (it failed, or was cleared).
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    settled = ti.xcom_pull(task_ids="plan", key="settled", map_indexes=-1)
+    conn_ids = ti.xcom_pull(task_ids="plan", key="conn_ids", map_indexes=-1)
+    if settled is None or conn_ids is None:
+        raise AirflowFailException(
+            "The plan task did not finish, so no token was refreshed and there is no health to report. See the log "
+            f"of task 'plan' in this run: it lists the accounts through connection {api_conn_id!r}, and says why "
+            "that failed; fix it and clear the plan task (or wait for the next run)."
+        )
+    return settled, conn_ids
 
 
 def collect(settled: list[dict[str, Any]], batches: Any, conn_ids: list[str]) -> list[AccountResult]:

@@ -20,6 +20,7 @@ from tests.conftest import DAG_WAREHOUSE
 from tests.support.connections import delete_connections, put_connection
 from tests.support.instagram import expected_rows, read_table
 from tests.support.s3_server import BUCKET, CONN_ID, S3Server
+from tests.support.trigger_form import form_conf
 
 DAG_ID = "instagram_media_export"
 WINDOW = re.compile(r"(\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)")
@@ -65,8 +66,9 @@ def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_on
     warehouse.cursor().execute("DROP TABLE IF EXISTS instagram_media, instagram_profiles")
     variable = {"key": DESTINATION_VARIABLE, "value": f"file://{destination}"}
     airflow_server.call("POST", "/api/v2/variables", expected=(201,), json=variable)
-    try:  # the destination comes from the Variable, the warehouse from the run's conf
-        run_id, states = run(airflow_server, {"lookback_days": 2, "sql_conn_id": DAG_WAREHOUSE})
+    try:  # from the trigger form, two fields filled in: the destination comes from the Variable, the format is parquet
+        run_id, states = run(airflow_server, form_conf(airflow_server, DAG_ID, lookback_days=2,
+                                                       sql_conn_id=DAG_WAREHOUSE))  # fmt: skip
     finally:
         airflow_server.request("DELETE", f"/api/v2/variables/{DESTINATION_VARIABLE}")
     assert states == {"accounts[-1]": "success", "export_media[ig_export_0]": "success",
@@ -99,8 +101,8 @@ def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_on
 def test_export_dag_to_s3_skips_a_named_account_marked_reauth_required(
     airflow_server: LocalAirflow, accounts: list[dict[str, Any]], s3_server: S3Server
 ) -> None:
-    conf = {"destination": f"s3://{CONN_ID}@{BUCKET}/dag-run", "file_format": "jsonl",
-            "conn_ids": ["ig_export_0", "ig_export_2"]}  # fmt: skip
+    conf = form_conf(airflow_server, DAG_ID, destination=f"s3://{CONN_ID}@{BUCKET}/dag-run", file_format="jsonl",
+                     conn_ids=["ig_export_0", "ig_export_2"])  # the form's warehouse left empty  # fmt: skip
     run_id, states = run(airflow_server, conf)
     assert states["export_media[ig_export_0]"] == "success"
     assert states["export_media[ig_export_2]"] == "skipped"

@@ -15,6 +15,7 @@ from airflow_provider_instagram.local_airflow import LocalAirflow
 from tests.conftest import TOKEN_REFRESH_DAG
 from tests.support.connections import delete_connections, put_connection, stored_connections
 from tests.support.faulty_proxy import FaultyProxy
+from tests.support.trigger_form import form_conf
 
 DAY = 86_400
 BULK = r"^/api/v2/connections$"
@@ -112,9 +113,9 @@ def test_refresh_under_a_real_scheduler(
     assert "2 Instagram account(s) need attention" in alert_log
     assert "ig_revoked: reauth_required" in alert_log and "ig_env_only: not_writable" in alert_log
 
-    # A second run the same day calls Instagram for nobody and changes nothing.
+    # A second run the same day, from the trigger form as it opens, calls Instagram for nobody and changes nothing.
     emulator_client.reset_calls()
-    run_id, state = run(airflow_server)
+    run_id, state = run(airflow_server, form_conf(airflow_server, TOKEN_REFRESH_DAG))
     assert state == "failed"  # ig_revoked still needs a human
     assert calls(emulator_client, "refresh_access_token") == 0
     assert stored_connections(airflow_server) == after
@@ -150,6 +151,22 @@ def test_a_write_back_that_keeps_failing_fails_the_run_and_loses_no_token(
     singles = [(p.split("?")[0], s) for m, p, s in api_proxy.seen if m == "PATCH" and "?" in p]
     assert sorted(set(singles)) == [("/api/v2/connections/ig_a", 503), ("/api/v2/connections/ig_b", 200)]
     assert_no_token_in_logs(airflow_server, {old, after["ig_b"]["password"]})
+
+
+def test_a_failed_plan_fails_the_report_naming_the_plan(
+    airflow_server: LocalAirflow, accounts: list[dict[str, Any]], api_proxy: FaultyProxy
+) -> None:
+    """The report runs after a failed plan (trigger rule all_done): it must say the plan failed and where to look,
+    not that an XCom is missing."""
+    api_proxy.fail("GET", r"^/api/v2/connections\?", 503)  # the plan cannot list the accounts
+
+    run_id, state = run(airflow_server)
+
+    assert state == "failed"
+    states = task_states(airflow_server, run_id)
+    assert (states["plan"], states["health_report"], states["alert"]) == ("failed", "failed", "upstream_failed")
+    text = airflow_server.wait_for_task_log(TOKEN_REFRESH_DAG, run_id, "health_report", "The plan task did not finish")
+    assert "See the log of task 'plan' in this run" in text and "XComNotFound" not in text
 
 
 def test_dags_test_runs_the_same_dag(

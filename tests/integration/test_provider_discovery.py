@@ -11,7 +11,9 @@ from pathlib import Path
 
 import jsonschema
 
-from airflow_provider_instagram.get_provider_info import get_provider_info
+from airflow_provider_instagram.account.extras import ACCOUNT_KEYS, AUTO_REFRESH
+from airflow_provider_instagram.get_provider_info import RECORD_SECTION, WRITTEN_BY_PROVIDER, get_provider_info
+from tests.support.trigger_form import required_in_form
 
 
 def test_provider_info_passes_airflows_schema() -> None:
@@ -46,6 +48,23 @@ def test_each_form_labels_its_password_for_what_it_holds() -> None:
     assert "client_secret" not in app["conn-fields"] and "redirect_uri" in app["conn-fields"]
 
 
+def test_the_account_form_labels_the_record_the_provider_writes() -> None:
+    """Each key of the account's record gets a label, a description saying the provider writes it, and a section
+    of its own, instead of an unlabeled box named after the raw key; the form never requires one."""
+    account, app = get_provider_info()["connection-types"]
+    fields = account["conn-fields"]
+    assert set(ACCOUNT_KEYS) <= set(fields)
+    for key in ACCOUNT_KEYS:
+        field = fields[key]
+        assert field["label"] and field["label"] != key
+        assert field["description"].endswith(WRITTEN_BY_PROVIDER) and "do not edit" in field["description"]
+        assert field["schema"]["section"] == RECORD_SECTION
+        assert not required_in_form(field["schema"]), key
+    assert fields[AUTO_REFRESH]["schema"] == {"type": ["boolean", "null"], "default": True}  # a human's switch
+    assert "section" not in fields[AUTO_REFRESH]["schema"] and "do not edit" not in fields[AUTO_REFRESH]["description"]
+    assert not set(ACCOUNT_KEYS) & set(app["conn-fields"]), "an app connection has no account record"
+
+
 def _airflow_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
 
@@ -76,6 +95,9 @@ def test_providers_manager_registers_the_connection_form(tmp_path: Path) -> None
     info = json.loads(result.stdout.strip().splitlines()[-1])
     assert info["hook"] == "airflow_provider_instagram.hooks.instagram.InstagramHook"
     assert info["widgets"]["extra__instagram__client_secret"]["title"] == "App secret"
+    assert info["widgets"]["extra__instagram__expires_at"]["title"] == "Token expires at"
+    assert info["widgets"]["extra__instagram__expires_at"]["section"] == "Account record (written by the provider)"
+    assert "extra__instagram_app__expires_at" not in info["widgets"]
     assert info["sensitive"]["extra__instagram__client_secret"] is True
     assert "extra" in info["behaviour"]["hidden_fields"]
     assert info["app_hook"] == "airflow_provider_instagram.hooks.app.InstagramAppHook"

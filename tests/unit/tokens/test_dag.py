@@ -26,5 +26,6 @@ def test_bundled_dag_shape() -> None:
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert set(dag.params.keys()) == {"conn_ids", "warn_days", "batch_size"}
     assert dag.get_task("health_report").trigger_rule == "all_done"
+    assert dag.get_task("health_report").upstream_task_ids == {"plan", "refresh_batch"}
     assert dag.get_task("alert").upstream_task_ids == {"health_report"}
     assert dag.get_task("refresh_batch").upstream_task_ids == {"plan"}
