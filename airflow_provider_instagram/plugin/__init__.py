@@ -54,9 +54,10 @@ class InstagramPlugin(AirflowPlugin):
     name = "instagram"
     fastapi_apps = [{"app": _LazyApp(), "url_prefix": URL_PREFIX, "name": "Instagram accounts"}]
     fastapi_root_middlewares = [{"middleware": _SlashRedirect, "name": "Instagram page: /instagram to /instagram/"}]
-    # An entry of Airflow's navigation. Not framed in the UI (no url_route): Airflow's frame is sandboxed without
-    # allow-top-navigation, and Instagram's authorization window refuses to be framed, so connecting an account
-    # could not work from inside it. Airflow opens the page in a tab of its own.
+    # An entry of the navigation's Browse menu, opening the page in a tab of its own. Not framed in the UI (no
+    # url_route): Airflow's frame is sandboxed without allow-top-navigation, and Instagram's authorization window
+    # refuses to be framed, so connecting an account could not work inside it. Not a top-level entry either: Airflow
+    # 3.3 renders an external top-level entry as a button that opens nothing.
     external_views = [
-        {"name": "Instagram", "href": f"{URL_PREFIX}/", "destination": "nav", "nav_top_level": True},
+        {"name": "Instagram accounts", "href": f"{URL_PREFIX}/", "destination": "nav", "category": "browse"},
     ]

@@ -27,7 +27,7 @@ from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.onboarding.app_settings import app_hook, read_app_connection
 from airflow_provider_instagram.onboarding.chain import ConnectedAccount, Redirect, connect_account
 from airflow_provider_instagram.onboarding.state import NonceLedger, OnboardingClaims, StateSigner, derive_key
-from airflow_provider_instagram.plugin import URL_PREFIX, airflow_side, meta, pages
+from airflow_provider_instagram.plugin import URL_PREFIX, access_log, airflow_side, meta, pages
 from airflow_provider_instagram.plugin.account_check import check_account
 from airflow_provider_instagram.plugin.accounts_page import AccountsView, Notice, render
 from airflow_provider_instagram.plugin.overview import read_overview, setup_problems
@@ -76,6 +76,7 @@ def onboarding_hook(conn_id: str, app_conn_id: str, redirect_uri: str) -> Instag
 def create_app() -> FastAPI:
     """The app the plugin mounts under ``/instagram``."""
     app = FastAPI(title="Instagram accounts", docs_url=None, redoc_url=None, openapi_url=None)
+    access_log.install(app)
     writer = AccountWriter(MetadataDbTransport())
     signer = StateSigner(derive_key(airflow_side.secret_key()))
     _page_routes(app, signer, writer)

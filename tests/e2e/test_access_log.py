@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
 import requests
 
 from airflow_provider_instagram.local_airflow import LocalAirflow
@@ -22,10 +21,6 @@ def access_line(server: LocalAirflow, marker: str, timeout: float = 30.0) -> str
         time.sleep(0.2)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="until plugin/app.py's create_app calls access_log.install(app) (issue 16); then remove this marker",
-)  # fmt: skip
 def test_the_oauth_code_is_masked_in_the_api_servers_access_log(airflow_server: LocalAirflow) -> None:
     probe = uuid.uuid4().hex  # finds this request's line, whatever the session logged before
     query = {"code": f"SECRETCODE{probe}", "state": "signed-state", "probe": probe}

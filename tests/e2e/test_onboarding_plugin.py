@@ -342,6 +342,6 @@ def test_the_page_answers_without_its_slash_and_is_an_entry_of_airflows_navigati
     assert "Airflow's <code>[api] base_url</code>" in page.text
     plugins = airflow_server.request("GET", "/api/v2/plugins").json()["plugins"]
     views = [v for p in plugins if p["name"] == "instagram" for v in p["external_views"]]
-    assert [(v["name"], v["href"], v["destination"], v.get("url_route")) for v in views] == [
-        ("Instagram", "/instagram/", "nav", None)
+    assert [(v["name"], v["href"], v["destination"], v["category"], v.get("url_route")) for v in views] == [
+        ("Instagram accounts", "/instagram/", "nav", "browse", None)
     ]
