@@ -155,8 +155,8 @@ def test_a_new_user_runs_everything_from_airflows_ui(
     # What happens to accounts over time: Ben changed his password, Dan's refreshes are declined, Cleo removed the
     # app (Meta's deauthorize callback).
     emulator_client.invalidate(next(a["id"] for a in app["accounts"] if a["username"] == ben), "password_changed")
-    emulator_client.add_faults({"endpoint": "refresh_access_token", "user": dan, "probability": 1.0,
-                                "fault": {"kind": "graph_error", "code": 100, "message": "Unsupported request"}})  # fmt: skip
+    declined = {"kind": "graph_error", "code": 100, "message": "Unsupported request"}
+    emulator_client.add_faults({"endpoint": "refresh_access_token", "user": dan, "probability": 1.0, "fault": declined})
     cleo_id = next(a["id"] for a in app["accounts"] if a["username"] == cleo)
     deauthorized = emulator_client.send_signed_request(f"{airflow_server.base_url}/instagram/meta/deauthorize", cleo_id)
     assert deauthorized["status"] == 200
