@@ -94,7 +94,8 @@ def airflow_server(
     }
     postgres_server.create_database("airflow_metadata")
     # The DAG files of a session do not change: no constant re-parsing.
-    settings = {"dag_processor": {"min_file_process_interval": "300"}}
+    # Test buttons on, as the docs tell users to turn them on.
+    settings = {"dag_processor": {"min_file_process_interval": "300"}, "core": {"test_connection": "Enabled"}}
     with LocalAirflow(dags_folder=dags, env=env, settings=settings, users={API_USER: ("admin", API_PASSWORD)},
                       database_url=postgres_server.sqlalchemy_url("airflow_metadata")) as server:  # fmt: skip
         airflow_api_proxy.target = server.base_url

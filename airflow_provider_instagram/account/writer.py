@@ -56,6 +56,11 @@ class RowWrite:
     fields: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
+# Port 0 is "no port" to Airflow (a URI leaves it out). Airflow 3.3's connection list tests a connection with
+# port Number(null) = 0 and refuses to reuse the stored token when the stored port differs: a null port would make
+# the list's Test fail with "host or port differs" for every account.
+ONBOARDED_FIELDS = {"port": 0}
+
 Change = Callable[[StoredRow | None], RowWrite | None]
 """Maps the current row (``None`` when it does not exist) to the write to make, or ``None`` to leave it alone."""
 
@@ -191,7 +196,9 @@ class AccountWriter:
             current = _extras_or_empty(row)
             if app_conn_id:
                 current = {k: v for k, v in current.items() if k not in keys.APP_KEYS}
-            return RowWrite(record.merged_into({**current, **settings}), {**fields, "password": token})
+            return RowWrite(
+                record.merged_into({**current, **settings}), {**fields, **ONBOARDED_FIELDS, "password": token}
+            )
 
         return bool(self.transport.edit(conn_id, change))
 

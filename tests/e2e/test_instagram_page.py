@@ -193,6 +193,18 @@ def test_a_new_user_runs_everything_from_airflows_ui(
     WebDriverWait(chromium, WAIT).until(ec.presence_of_element_located((By.ID, "summary")))
     assert dict(_levels(chromium))["instagram_ben"] == "ok"
 
+    # The Test button of Airflow's own connection list works for an account connected here.
+    chromium.get(f"{airflow_server.base_url}/connections")
+    wait = WebDriverWait(chromium, WAIT)
+    row = wait.until(ec.presence_of_element_located((By.XPATH, "//tr[.//*[normalize-space()='instagram_ben']]")))
+    row.find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']").click()
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Test Connection Successful"))
+    screenshot(chromium, shots, "connection-list-test")
+    row.find_element(By.CSS_SELECTOR, "button[aria-label='Edit Connection']").click()  # the account's edit form
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Account record (written by the provider)"))
+    assert "Long-lived access token" in chromium.find_element(By.TAG_NAME, "body").text
+    screenshot(chromium, shots, "connection-edit-form")
+
     # The export and the deletion from their forms, with the defaults.
     run_id = _trigger_from_the_form(chromium, airflow_server, MEDIA_EXPORT_DAG, shots)
     export_state = airflow_server.wait_for_run(MEDIA_EXPORT_DAG, run_id, timeout=300)

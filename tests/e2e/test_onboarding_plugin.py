@@ -19,7 +19,11 @@ from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
 from tests.e2e.conftest import APP_CONN, CONN, OTHER
-from tests.support.connections import put_connection, stored_connections
+from tests.support.connections import (
+    connection_list_test_body,
+    put_connection,
+    stored_connections,
+)
 
 DELETION_DAG, EXPORT_DAG, REFRESH_DAG = "instagram_data_deletion", "instagram_media_export", "instagram_token_refresh"
 
@@ -330,6 +334,13 @@ def test_the_instagram_page_lists_the_accounts_and_tests_one(
     assert notice.group(2).startswith(f"{CONN}: Connected to Instagram as @{account['username']} (")
     forged = browser.post(f"{airflow_server.base_url}/instagram/test", data={**form, "form_token": "x"}, timeout=30)
     assert forged.status_code == 403
+
+    # The Test button of Airflow's connection list, with the body its UI sends (port 0 for a null port).
+    answer = airflow_server.call(
+        "POST", "/api/v2/connections/test", json=connection_list_test_body(airflow_server, CONN)
+    )
+    assert answer["status"] is True, answer
+    assert answer["message"].startswith(f"Connected to Instagram as @{account['username']} (")
 
 
 def test_the_page_answers_without_its_slash_and_is_an_entry_of_airflows_navigation(

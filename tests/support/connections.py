@@ -37,3 +37,15 @@ def stored_connections(server: LocalAirflow) -> dict[str, dict[str, Any]]:
         extra = row.get("extra")
         row["extra"] = json.loads(extra) if isinstance(extra, str) and extra else (extra or {})
     return rows
+
+
+def connection_list_test_body(server: LocalAirflow, conn_id: str) -> dict[str, Any]:
+    """What Airflow 3.3's connection list posts to ``/api/v2/connections/test`` when its Test button is clicked:
+    the connection as listed, blanks for missing fields and ``Number(port)`` (0 when the port is null)."""
+    listed = server.call("GET", f"/api/v2/connections/{conn_id}")
+    return {
+        "conn_type": listed["conn_type"], "connection_id": conn_id, "description": listed.get("description") or "",
+        "extra": listed.get("extra") or "{}", "host": listed.get("host") or "", "login": listed.get("login") or "",
+        "password": listed.get("password") or "", "port": int(listed.get("port") or 0),
+        "schema": listed.get("schema") or "",
+    }  # fmt: skip
