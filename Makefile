@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-clock lint bench docs clean postgres browser faketime
+.PHONY: demo test test-clock lint bench docs screenshots clean postgres browser faketime
 
 # Bytecode is compiled at install: every Airflow process the tests start then imports in half the time
 # (machines that set PYTHONDONTWRITEBYTECODE would otherwise compile everything again in every process).
@@ -73,6 +73,11 @@ bench: $(STAMP) postgres
 docs: $(STAMP)
 	@echo ">> building the documentation with mkdocs --strict (the site in site/)"
 	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+# The docs' images (docs/img) are taken by the browser test of the Instagram page, on a real Airflow.
+screenshots: $(STAMP) postgres browser
+	@echo ">> the browser test of the Instagram page, saving its screenshots to docs/img"
+	SCREENSHOTS_DIR=docs/img $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_instagram_page.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site

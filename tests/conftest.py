@@ -43,8 +43,7 @@ API_USER, API_PASSWORD = "admin", "admin-password"
 TOKEN_REFRESH_DAG, MEDIA_EXPORT_DAG = "instagram_token_refresh", "instagram_media_export"
 # Test modules whose tests mostly wait for DAG runs (see pytest_collection_modifyitems).
 DAG_RUN_MODULES = frozenset({
-    "test_token_refresh_dag.py", "test_media_export_dag.py", "test_data_deletion_dag.py", "test_docs_examples.py",
-    "test_instagram_page.py",
+    "test_token_refresh_dag.py", "test_media_export_dag.py", "test_docs_examples.py", "test_instagram_page.py",
 })  # fmt: skip
 DAG_WAREHOUSE = "dag_warehouse"
 

@@ -24,7 +24,7 @@ from airflow_provider_instagram.local_airflow import LocalAirflow
 from airflow_provider_instagram.onboarding.terminal import ConnectRequest, connect
 from tests.conftest import API_PASSWORD, API_USER, MEDIA_EXPORT_DAG, TOKEN_REFRESH_DAG
 from tests.support.browser import WAIT, headless_chromium, log_in, screenshot
-from tests.support.connections import delete_connections, put_connection, stored_connections
+from tests.support.connections import delete_connections, put_connection
 
 DELETION_DAG = "instagram_data_deletion"
 APP = "instagram_app"  # the default app connection: what the docs tell a user to create
@@ -205,16 +205,22 @@ def test_a_new_user_runs_everything_from_airflows_ui(
     assert "Long-lived access token" in chromium.find_element(By.TAG_NAME, "body").text
     screenshot(chromium, shots, "connection-edit-form")
 
-    # The export and the deletion from their forms, with the defaults.
-    run_id = _trigger_from_the_form(chromium, airflow_server, MEDIA_EXPORT_DAG, shots)
-    export_state = airflow_server.wait_for_run(MEDIA_EXPORT_DAG, run_id, timeout=300)
-    assert export_state == "success", airflow_server.failed_task_logs(MEDIA_EXPORT_DAG, run_id)
-    assert (airflow_server.home / "page_export").is_dir()
+    # The export and the deletion from their forms, with the defaults, side by side.
+    export_run = _trigger_from_the_form(chromium, airflow_server, MEDIA_EXPORT_DAG, shots)
+    deletion_run = _trigger_from_the_form(chromium, airflow_server, DELETION_DAG, shots)
+    export_state = airflow_server.wait_for_run(MEDIA_EXPORT_DAG, export_run, timeout=300)
+    assert export_state == "success", airflow_server.failed_task_logs(MEDIA_EXPORT_DAG, export_run)
+    assert sorted(p.name for p in (airflow_server.home / "page_export" / "media").iterdir()) == sorted(
+        f"user_id={a['id']}" for a in app["accounts"] if a["username"] in (ana, ben, dan)
+    )  # the Variable's destination; Cleo's revoked account left out
     _open_the_instagram_page(chromium, airflow_server)
     exported = _rows(chromium)["instagram_ana"].find_element(By.CSS_SELECTOR, ".export").text
     assert "rows" in exported and "none yet" not in exported
     screenshot(chromium, shots, "instagram-page-after-export")
 
-    run_id = _trigger_from_the_form(chromium, airflow_server, DELETION_DAG, shots)
-    assert airflow_server.wait_for_run(DELETION_DAG, run_id, timeout=300) == "success"
-    assert stored_connections(airflow_server)["instagram_ana"]["extra"]["status"] == "ok"
+    # No user ids (the form's default, and what a replayed request from Meta sends) deletes nothing, and says so.
+    assert airflow_server.wait_for_run(DELETION_DAG, deletion_run, timeout=300) == "success"
+    assert airflow_server.xcom(DELETION_DAG, deletion_run, "delete_files") == []
+    assert airflow_server.xcom(DELETION_DAG, deletion_run, "delete_rows") == {}
+    log = airflow_server.wait_for_task_log(DELETION_DAG, deletion_run, "delete_files", "names no user: nothing deleted")
+    assert "To delete a user's data, trigger this DAG with" in log and "user_ids" in log

@@ -356,3 +356,17 @@ def test_the_page_answers_without_its_slash_and_is_an_entry_of_airflows_navigati
     assert [(v["name"], v["href"], v["destination"], v["category"], v.get("url_route")) for v in views] == [
         ("Instagram accounts", "/instagram/", "nav", "browse", None)
     ]
+
+
+def test_a_missing_app_connection_says_once_how_to_create_it_and_leads_back(
+    instagram_app: dict[str, Any], browser: requests.Session, airflow_server: LocalAirflow
+) -> None:
+    page = browser.get(f"{airflow_server.base_url}/instagram/", timeout=30)
+    form = {"conn_id": CONN, "app_conn_id": "no_such_app", "form_token": _form_token(page.text)}
+    answer = browser.post(f"{airflow_server.base_url}/instagram/connect", data=form, allow_redirects=False, timeout=30)
+    assert answer.status_code == 400
+    message = re.search(r"<p class='error' id='message'>([^<]*)</p>", answer.text)
+    assert message and message.group(1).startswith("There is no app connection &#x27;no_such_app&#x27;. Create it:")
+    assert answer.text.count("Create it") == 1 and "Exception" not in answer.text
+    assert f"<a id='start-again' href='{airflow_server.base_url}/instagram/'>Start again</a>" in answer.text
+    assert CONN not in stored_connections(airflow_server)
