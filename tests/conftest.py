@@ -24,6 +24,7 @@ from tests.support.warehouse import KINDS, Warehouse, make_warehouse
 pytest_plugins = ["airflow_provider_instagram.emulator.pytest_plugin"]
 
 
+@pytest.hookimpl(tryfirst=True)  # xdist's worker turns the marks into groups in this same hook: mark first
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test of the session's Airflow is marked ``airflow`` (as are those that start one of their own), so
     that ``pytest -m "not airflow"`` is the fast loop: no Airflow process, a few seconds. With ``-n 3 --dist
