@@ -126,12 +126,17 @@ class InstagramMediaToStorageOperator(BaseOperator):
         return PublishGate(self.instagram_conn_id)
 
     def _announce(self, context: Context, destination: ObjectStoragePath, summary: dict[str, Any]) -> None:
-        """Asset events on every ``AssetAlias`` outlet: the destination is only known at run time (templated)."""
+        """Asset events on every ``AssetAlias`` outlet: the destination is only known at run time (templated).
+
+        One asset per table and account (its ``user_id=`` partition), so that no two mapped exports create the same
+        asset: Airflow creates an alias's new asset on the task's success without guarding against a concurrent
+        creation, and the loser of that race was marked failed after its export had succeeded."""
         extra = {k: summary[k] for k in ("conn_id", "user_id", "window", "rows", "file_format")}
         for outlet in self.outlets:
             if isinstance(outlet, AssetAlias):
                 for table in ("media", "profiles"):
-                    context["outlet_events"][outlet].add(Asset(public_uri(destination, table)), extra=extra)
+                    uri = public_uri(destination, table, f"user_id={summary['user_id']}")
+                    context["outlet_events"][outlet].add(Asset(uri), extra=extra)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the media and profiles datasets as outputs (only when OpenLineage is installed)."""

@@ -94,7 +94,11 @@ def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_on
     assert totals["rows"] == totals["warehouse_rows"] == table.num_rows
     events = airflow_server.call("GET", "/api/v2/assets/events", params={"limit": 100})["asset_events"]
     uris = {e["uri"] for e in events if e.get("source_run_id") == run_id}
-    assert uris == {f"file://{destination}/media", f"file://{destination}/profiles"}, ASSET_ALIAS
+    assert uris == {
+        f"file://{destination}/{table}/user_id={account['user_id']}"
+        for table in ("media", "profiles")
+        for account in accounts[:2]
+    }, ASSET_ALIAS  # one asset per account: no two tasks create one
     assert not list(destination.rglob("*ig_export_2*")) and len(list((destination / "media").iterdir())) == 2
 
 
