@@ -12,8 +12,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# dag_id = file name without .py; each file calls a factory: tokens.dag, export.dag, deletion.dag
-DAG_FILES = ("instagram_token_refresh.py", "instagram_media_export.py", "instagram_data_deletion.py")
+# The bundled DAGs' ids, their factories' defaults (tokens.dag, export.dag, deletion.dag); each file is named after
+# its DAG.
+REFRESH_DAG_ID = "instagram_token_refresh"
+EXPORT_DAG_ID = "instagram_media_export"
+DELETION_DAG_ID = "instagram_data_deletion"
+DAG_FILES = tuple(f"{dag_id}.py" for dag_id in (REFRESH_DAG_ID, EXPORT_DAG_ID, DELETION_DAG_ID))
 PACKAGED_FOLDER = "bundled_dags"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, Variable, task
 
+from airflow_provider_instagram.dag_files import DELETION_DAG_ID
 from airflow_provider_instagram.export.dag import DESTINATION_VARIABLE, WAREHOUSE_VARIABLE, default_destination
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ Destination and warehouse: the params, else the export's Variables `{destination
 
 
 def create_data_deletion_dag(
-    dag_id: str = "instagram_data_deletion",
+    dag_id: str = DELETION_DAG_ID,
     *,
     table_prefix: str = "instagram_",
     start_date: datetime = datetime(2025, 1, 1),

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID as API_CONN_ID
+from airflow_provider_instagram.dag_files import EXPORT_DAG_ID, REFRESH_DAG_ID
 from airflow_provider_instagram.export.dag import DESTINATION_VARIABLE, WAREHOUSE_VARIABLE
 from airflow_provider_instagram.local_airflow import LocalAirflow
 
-EXPORT_DAG = "instagram_media_export"
-REFRESH_DAG = "instagram_token_refresh"
+EXPORT_DAG, REFRESH_DAG = EXPORT_DAG_ID, REFRESH_DAG_ID
 WAREHOUSE_CONN_ID = "instagram_warehouse"
 # The REST identity of the token refresh: the simple auth manager's OP role may edit connections, not much more.
 REFRESH_USER = "instagram-refresh"

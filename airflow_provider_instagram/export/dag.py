@@ -11,6 +11,7 @@ from typing import Any
 from airflow.sdk import DAG, AssetAlias, Param, TriggerRule, Variable, task
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
+from airflow_provider_instagram.dag_files import EXPORT_DAG_ID
 from airflow_provider_instagram.export.formats import FORMATS, check_format
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
 from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
@@ -106,7 +107,7 @@ def _listed_accounts(api_conn_id: str) -> list[str]:
 
 
 def create_media_export_dag(
-    dag_id: str = "instagram_media_export",
+    dag_id: str = EXPORT_DAG_ID,
     *,
     schedule: str | None = "@daily",
     api_conn_id: str = DEFAULT_API_CONN_ID,

@@ -17,6 +17,7 @@ from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.metadata_db import MetadataDbTransport
 from airflow_provider_instagram.account.record import format_time
 from airflow_provider_instagram.account.writer import AccountWriter
+from airflow_provider_instagram.dag_files import DELETION_DAG_ID
 from airflow_provider_instagram.exceptions import (
     ConnectionConflictError,
     InstagramError,
@@ -236,13 +237,13 @@ def _meta_routes(app: FastAPI, writer: AccountWriter, app_secrets: meta.AppSecre
         try:
             started = await run_in_threadpool(_start_deletion, writer, verified, code)
         except Exception:  # the metadata DB failed: Meta calls again, and revoking again changes nothing
-            log.exception("Could not start %s", meta.DELETION_DAG_ID)
+            log.exception("Could not start %s", DELETION_DAG_ID)
             return Response(status_code=503)
         if not started:  # the accounts are revoked already; the deletion starts on Meta's retry
             log.error(
                 "Meta asked for a data deletion but DAG %s is not deployed: deploy it "
                 "(dags/instagram_data_deletion.py) so that Meta's retry deletes the data",
-                meta.DELETION_DAG_ID,
+                DELETION_DAG_ID,
             )
             return Response(status_code=503)
         return JSONResponse({"url": url(request, f"/meta/deletion/{code}"), "confirmation_code": code})
@@ -252,7 +253,7 @@ def _meta_routes(app: FastAPI, writer: AccountWriter, app_secrets: meta.AppSecre
         unknown = pages.deletion_status(code[:64], "unknown")
         if not code.isalnum() or len(code) > 64:
             return _html(unknown, 404)
-        state = await run_in_threadpool(airflow_side.run_state, meta.DELETION_DAG_ID, _run_id(code))
+        state = await run_in_threadpool(airflow_side.run_state, DELETION_DAG_ID, _run_id(code))
         if state is None:
             return _html(unknown, 404)
         status = {"success": "done", "failed": "failed"}.get(state, "pending")
@@ -316,11 +317,11 @@ def _start_deletion(writer: AccountWriter, request: meta.VerifiedRequest, code: 
     user_ids = request.deletion_user_ids()
     current = [a.conn_id for a in request.current()] if user_ids else []
     _revoke(writer, current, "the user asked Meta to delete their data", True)
-    if not airflow_side.dag_exists(meta.DELETION_DAG_ID):
+    if not airflow_side.dag_exists(DELETION_DAG_ID):
         return False
-    if airflow_side.run_state(meta.DELETION_DAG_ID, _run_id(code)) is None:
+    if airflow_side.run_state(DELETION_DAG_ID, _run_id(code)) is None:
         conf: dict[str, Any] = {"user_ids": user_ids, "confirmation_code": code}
-        airflow_side.trigger_run(meta.DELETION_DAG_ID, _run_id(code), conf, "meta-data-deletion-callback")
+        airflow_side.trigger_run(DELETION_DAG_ID, _run_id(code), conf, "meta-data-deletion-callback")
     return True
 
 

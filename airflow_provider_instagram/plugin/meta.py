@@ -28,7 +28,6 @@ from airflow_provider_instagram.signed_request import parse_signed_request
 
 log = logging.getLogger(__name__)
 
-DELETION_DAG_ID = "instagram_data_deletion"
 # Meta calls back at once; a request issued this long ago is a replay of a captured one.
 MAX_AGE_SECONDS = 86_400
 MAX_CLOCK_SKEW_SECONDS = 300

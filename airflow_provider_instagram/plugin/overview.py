@@ -12,17 +12,13 @@ from typing import Any
 from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.writer import StoredRow
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
+from airflow_provider_instagram.dag_files import EXPORT_DAG_ID, REFRESH_DAG_ID
 from airflow_provider_instagram.exceptions import InstagramError
 from airflow_provider_instagram.hooks.app import check_app_connection
 from airflow_provider_instagram.onboarding.app_settings import read_app_connection
 from airflow_provider_instagram.plugin import airflow_side
 from airflow_provider_instagram.plugin.accounts import AccountLine, account_lines, last_exports, refresh_outcomes
-from airflow_provider_instagram.plugin.refresh_setup import (
-    EXPORT_DAG_ID,
-    REFRESH_DAG_ID,
-    SetupProblem,
-    refresh_setup_problems,
-)
+from airflow_provider_instagram.plugin.refresh_setup import SetupProblem, refresh_setup_problems
 from airflow_provider_instagram.tokens.report import DEFAULT_WARN_DAYS
 
 # The export DAG records one summary per account and run: this many cover the latest export of a few hundred

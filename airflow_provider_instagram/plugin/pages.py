@@ -6,7 +6,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from airflow_provider_instagram.plugin.refresh_setup import REFRESH_DAG_ID, SetupProblem
+from airflow_provider_instagram.dag_files import REFRESH_DAG_ID
+from airflow_provider_instagram.plugin.refresh_setup import SetupProblem
 
 STYLE = """
 :root{color-scheme:light;--ink:#1f2328;--muted:#57606a;--line:#d0d7de;--soft:#f6f8fa;--red:#b42318;

@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
+from airflow_provider_instagram.dag_files import REFRESH_DAG_ID
 from airflow_provider_instagram.plugin.airflow_side import DagStatus
-
-REFRESH_DAG_ID = "instagram_token_refresh"
-EXPORT_DAG_ID = "instagram_media_export"
 
 
 @dataclass(frozen=True)

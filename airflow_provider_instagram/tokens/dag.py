@@ -10,6 +10,7 @@ from airflow.sdk import DAG, Param, TriggerRule, task
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
 from airflow_provider_instagram.clock import utcnow
+from airflow_provider_instagram.dag_files import REFRESH_DAG_ID
 from airflow_provider_instagram.tokens.plan import plan_refresh, record_from_xcom, record_to_xcom
 from airflow_provider_instagram.tokens.refresh import AccountResult, Outcome, TokenRefresher
 from airflow_provider_instagram.tokens.report import DEFAULT_WARN_DAYS, HealthReport
@@ -34,7 +35,7 @@ Opt an account out with the extra `"auto_refresh": false`.
 
 
 def create_token_refresh_dag(
-    dag_id: str = "instagram_token_refresh",
+    dag_id: str = REFRESH_DAG_ID,
     *,
     schedule: str | None = "@daily",
     api_conn_id: str = DEFAULT_API_CONN_ID,

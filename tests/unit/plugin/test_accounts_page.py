@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.writer import StoredRow
+from airflow_provider_instagram.dag_files import REFRESH_DAG_ID
 from airflow_provider_instagram.plugin import pages
 from airflow_provider_instagram.plugin.accounts import (
     LEVELS,
@@ -20,7 +21,7 @@ from airflow_provider_instagram.plugin.accounts import (
 )
 from airflow_provider_instagram.plugin.accounts_page import AccountsView, Notice, render
 from airflow_provider_instagram.plugin.airflow_side import DagStatus
-from airflow_provider_instagram.plugin.refresh_setup import REFRESH_DAG_ID, SetupProblem, refresh_setup_problems
+from airflow_provider_instagram.plugin.refresh_setup import SetupProblem, refresh_setup_problems
 from airflow_provider_instagram.tokens.refresh import Outcome
 from tests.unit.plugin.factories import (
     NOW,

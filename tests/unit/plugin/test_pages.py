@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from airflow_provider_instagram.dag_files import REFRESH_DAG_ID
 from airflow_provider_instagram.plugin import pages
 from airflow_provider_instagram.plugin.airflow_side import DagStatus
-from airflow_provider_instagram.plugin.refresh_setup import REFRESH_DAG_ID, refresh_setup_problems
+from airflow_provider_instagram.plugin.refresh_setup import refresh_setup_problems
 from tests.unit.plugin.html_tree import by_id, classes, parse, text
 
 HOME = "https://airflow.example.com/instagram/?from=<x>&y='1'"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID
+from airflow_provider_instagram.dag_files import REFRESH_DAG_ID
 from airflow_provider_instagram.plugin.airflow_side import DagStatus
-from airflow_provider_instagram.plugin.refresh_setup import REFRESH_DAG_ID, refresh_setup_problems
+from airflow_provider_instagram.plugin.refresh_setup import refresh_setup_problems
 
 LAST_RUN = datetime(2026, 12, 2, 0, 5, tzinfo=UTC)
 
