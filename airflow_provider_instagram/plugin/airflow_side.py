@@ -70,7 +70,7 @@ def secret_key() -> str:
     return str(conf.get("api", "secret_key"))
 
 
-def base_url() -> str | None:
+def configured_base_url() -> str | None:
     """The API server's public URL as configured (``[api] base_url``), ``None`` when it is not set."""
     from airflow.configuration import conf
 

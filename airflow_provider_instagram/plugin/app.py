@@ -45,7 +45,7 @@ CALLBACK_PATH, DEAUTHORIZE_PATH, DELETION_PATH = "/oauth/callback", "/meta/deaut
 def base_url(request: Request) -> tuple[str, bool]:
     """Airflow's public URL and whether it is configured: ``[api] base_url``, else the address the browser (or
     Meta) used for this request, so that links and the redirect URI point where the user is."""
-    configured = airflow_side.base_url()
+    configured = airflow_side.configured_base_url()
     return (configured, True) if configured else (f"{request.url.scheme}://{request.url.netloc}", False)
 
 

@@ -7,6 +7,7 @@ import html
 from collections.abc import Sequence
 
 from airflow_provider_instagram.dag_files import REFRESH_DAG_ID
+from airflow_provider_instagram.plugin import URL_PREFIX
 from airflow_provider_instagram.plugin.refresh_setup import SetupProblem
 
 STYLE = """
@@ -41,7 +42,7 @@ label{display:inline-block;margin:.3rem 1rem .3rem 0}input{font:inherit;padding:
 def page(title: str, body: str, *, home: str, css_class: str = "") -> str:
     """A whole page: ``home`` is the Instagram page, linked from the top of every page with Airflow's UI."""
     heading = f"<h1 class='{css_class}' id='title'>{html.escape(title)}</h1>"
-    airflow = html.escape(home.rsplit("/instagram/", 1)[0] + "/")
+    airflow = html.escape(home.rsplit(f"{URL_PREFIX}/", 1)[0] + "/")  # home is <Airflow>/instagram/
     nav = (
         f"<nav><a id='home' href='{html.escape(home)}'>Instagram accounts</a> &middot; "
         f"<a id='airflow' href='{airflow}'>Airflow</a></nav>"
