@@ -13,6 +13,12 @@ from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.extras import APP_CONN_TYPE, CONN_TYPE
 from airflow_provider_instagram.account.ids import PROFESSIONAL_ACCOUNT_ID, USER_ID
 from airflow_provider_instagram.account.record import STATUSES
+from airflow_provider_instagram.hooks.connection import (
+    AUTHORIZE_URLS,
+    DEFAULT_API_VERSION,
+    DEFAULT_GRAPH_URL,
+    DEFAULT_OAUTH_URL,
+)
 
 HOOK_CLASS = "airflow_provider_instagram.hooks.instagram.InstagramHook"
 APP_HOOK_CLASS = "airflow_provider_instagram.hooks.app.InstagramAppHook"
@@ -95,34 +101,37 @@ APP_CONN_FIELDS[keys.REDIRECT_URI] = _string(
     "(empty: that page's own).",
 )
 
+# What both connection forms share: the fields they hide, and Instagram's own URLs and version as placeholders.
+HIDDEN_FIELDS = ["schema", "port", "extra"]
+SERVICE_PLACEHOLDERS = {
+    "host": DEFAULT_GRAPH_URL,
+    "api_version": DEFAULT_API_VERSION,
+    "oauth_url": DEFAULT_OAUTH_URL,
+    "authorize_url": AUTHORIZE_URLS["instagram_login"],
+}
+
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port", "extra"],
+    "hidden-fields": HIDDEN_FIELDS,
     "relabeling": {
         "host": "Graph API base URL",
         "login": "Instagram app id (client_id)",
         "password": "Long-lived access token",
     },
     "placeholders": {
-        "host": "https://graph.instagram.com",
+        **SERVICE_PLACEHOLDERS,
         "login": "Instagram app id, or empty when App connection id is set",
         "password": "Filled in by onboarding; refreshed daily by the instagram_token_refresh DAG",
-        "api_version": "v25.0",
-        "oauth_url": "https://api.instagram.com",
-        "authorize_url": "https://www.instagram.com/oauth/authorize",
     },
 }
 
 APP_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port", "extra"],
+    "hidden-fields": HIDDEN_FIELDS,
     "relabeling": {"host": "Graph API base URL", "login": "Instagram app id", "password": "App secret"},
     "placeholders": {
-        "host": "https://graph.instagram.com",
+        **SERVICE_PLACEHOLDERS,
         "login": "Meta app dashboard > Instagram > API setup with Instagram login: Instagram app ID",
         "password": "Instagram app secret, from the same page",
         "redirect_uri": "https://airflow.example.com/instagram/oauth/callback",
-        "api_version": "v25.0",
-        "oauth_url": "https://api.instagram.com",
-        "authorize_url": "https://www.instagram.com/oauth/authorize",
     },
 }
 
