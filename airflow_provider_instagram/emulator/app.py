@@ -19,7 +19,7 @@ from airflow_provider_instagram.emulator.backend import AuthorizeError, Emulator
 from airflow_provider_instagram.emulator.control import control_routes
 from airflow_provider_instagram.emulator.cursors import decode_cursor, encode_cursor
 from airflow_provider_instagram.emulator.errors import GraphError, OAuthError, invalid_parameter, new_trace_id
-from airflow_provider_instagram.emulator.faults_asgi import FaultAndVersionMiddleware
+from airflow_provider_instagram.emulator.faults_asgi import FaultAndVersionMiddleware, request_token
 from airflow_provider_instagram.emulator.fields import parse_fields
 from airflow_provider_instagram.emulator.media_bytes import jpeg_bytes, mp4_bytes
 from airflow_provider_instagram.emulator.model import Account, Media, Token
@@ -78,15 +78,8 @@ class GraphApi:
         b = self.backend
         return Renderer(b.config, self.base(request), CdnSigner(b.cdn_key), b.now)
 
-    @staticmethod
-    def token_value(request: Request) -> str | None:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            return header[7:].strip()
-        return request.query_params.get("access_token")
-
     def authorised(self, request: Request) -> tuple[Token, dict[str, str]]:
-        token = self.backend.authenticate(self.token_value(request))
+        token = self.backend.authenticate(request_token(request))
         return token, self.backend.record_call(token)
 
     # ------------------------------------------------------------ graph data

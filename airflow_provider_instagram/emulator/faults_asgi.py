@@ -9,7 +9,8 @@ import socket
 import struct
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import unquote
+
+from starlette.requests import Request
 
 from airflow_provider_instagram.emulator.backend import EmulatorBackend
 from airflow_provider_instagram.emulator.errors import GraphError
@@ -34,16 +35,12 @@ _HTML_ERROR = (
 )
 
 
-def _token_of(scope: Scope) -> str | None:
-    """The access token a request carries (query ``access_token``, or ``Authorization: Bearer``)."""
-    for name, value in scope.get("headers") or []:
-        if name == b"authorization" and value.lower().startswith(b"bearer "):
-            return str(value[7:].decode("latin-1"))
-    for pair in (scope.get("query_string") or b"").decode("latin-1").split("&"):
-        key, _, value = pair.partition("=")
-        if key == "access_token":
-            return unquote(value)
-    return None
+def request_token(request: Request) -> str | None:
+    """The access token a request carries: ``Authorization: Bearer``, else the query's ``access_token``."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query_params.get("access_token")
 
 
 def classify(path: str) -> str:
@@ -79,7 +76,9 @@ class FaultAndVersionMiddleware:
         endpoint = classify(scope["path"])
         if endpoint != "control":
             self.backend.count(endpoint)
-            fault = self.backend.faults.next_fault(endpoint, lambda: self.backend.identities_of(_token_of(scope)))
+            fault = self.backend.faults.next_fault(
+                endpoint, lambda: self.backend.identities_of(request_token(Request(scope)))
+            )
             if fault is not None and await self._inject(fault, scope, receive, send):
                 return
         await self.app(scope, receive, send)
