@@ -20,11 +20,12 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from airflow_provider_instagram.emulator import EmulatorClient
+from airflow_provider_instagram.export.dag import DESTINATION_VARIABLE
 from airflow_provider_instagram.local_airflow import LocalAirflow
 from airflow_provider_instagram.onboarding.terminal import ConnectRequest, connect
 from tests.conftest import API_PASSWORD, API_USER, MEDIA_EXPORT_DAG, TOKEN_REFRESH_DAG
 from tests.support.browser import WAIT, headless_chromium, log_in, screenshot
-from tests.support.connections import delete_connections, put_connection
+from tests.support.connections import delete_connections, delete_variable, put_connection, put_variable
 
 DELETION_DAG = "instagram_data_deletion"
 APP = "instagram_app"  # the default app connection: what the docs tell a user to create
@@ -58,17 +59,12 @@ def app(
     put_connection(airflow_server, APP, "instagram_app", **fields)
     monkeypatch.setenv(f"AIRFLOW_CONN_{APP.upper()}", json.dumps({"conn_type": "instagram_app", **fields}))
     destination = f"file://{airflow_server.home}/page_export"
-    _set_variable(airflow_server, "instagram_export_destination", destination)
+    put_variable(airflow_server, DESTINATION_VARIABLE, destination)
     yield {**seed, "callback": callback}
     delete_connections(airflow_server)
     delete_connections(airflow_server, "instagram_app")
-    airflow_server.request("DELETE", "/api/v2/variables/instagram_export_destination")
+    delete_variable(airflow_server, DESTINATION_VARIABLE)
     emulator_client.clear_faults()
-
-
-def _set_variable(server: LocalAirflow, key: str, value: str) -> None:
-    server.request("DELETE", f"/api/v2/variables/{key}")
-    server.call("POST", "/api/v2/variables", expected=(201,), json={"key": key, "value": value})
 
 
 def _connected_days_ago(server: LocalAirflow, emulator_client: EmulatorClient, conn_id: str, user: str) -> None:

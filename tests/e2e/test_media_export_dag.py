@@ -17,7 +17,7 @@ from airflow_provider_instagram.export.window import ExportWindow
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServer
 from tests.conftest import DAG_WAREHOUSE
-from tests.support.connections import delete_connections, put_connection
+from tests.support.connections import delete_connections, delete_variable, put_connection, put_variable
 from tests.support.instagram import expected_rows, read_table
 from tests.support.s3_server import BUCKET, CONN_ID, S3Server
 from tests.support.trigger_form import form_conf
@@ -64,13 +64,12 @@ def test_export_dag_to_local_disk_and_postgresql_lists_accounts_and_skips_the_on
                                  dbname=DAG_WAREHOUSE)  # fmt: skip
     warehouse.autocommit = True
     warehouse.cursor().execute("DROP TABLE IF EXISTS instagram_media, instagram_profiles")
-    variable = {"key": DESTINATION_VARIABLE, "value": f"file://{destination}"}
-    airflow_server.call("POST", "/api/v2/variables", expected=(201,), json=variable)
+    put_variable(airflow_server, DESTINATION_VARIABLE, f"file://{destination}")
     try:  # from the trigger form, two fields filled in: the destination comes from the Variable, the format is parquet
         run_id, states = run(airflow_server, form_conf(airflow_server, DAG_ID, lookback_days=2,
                                                        sql_conn_id=DAG_WAREHOUSE))  # fmt: skip
     finally:
-        airflow_server.request("DELETE", f"/api/v2/variables/{DESTINATION_VARIABLE}")
+        delete_variable(airflow_server, DESTINATION_VARIABLE)
     assert states == {"accounts[-1]": "success", "export_media[ig_export_0]": "success",
                       "export_media[ig_export_1]": "success", "warehouse_loads[-1]": "success",
                       "load_warehouse[ig_export_0]": "success", "load_warehouse[ig_export_1]": "success",

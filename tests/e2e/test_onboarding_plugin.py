@@ -21,7 +21,9 @@ from airflow_provider_instagram.local_airflow import LocalAirflow, PostgresServe
 from tests.e2e.conftest import APP_CONN, CONN, OTHER
 from tests.support.connections import (
     connection_list_test_body,
+    delete_variable,
     put_connection,
+    put_variable,
     stored_connections,
 )
 
@@ -215,11 +217,10 @@ def warehouse_and_destination(
                    login=postgres_server.user, schema=database)  # fmt: skip
     variables = {"instagram_export_destination": f"file://{root}", "instagram_warehouse_conn_id": "deletion_wh"}
     for key, value in variables.items():
-        airflow_server.request("DELETE", f"/api/v2/variables/{key}")
-        assert airflow_server.request("POST", "/api/v2/variables", json={"key": key, "value": value}).status_code == 201
+        put_variable(airflow_server, key, value)
     yield {"root": root, "dsn": dsn}
     for key in variables:
-        airflow_server.request("DELETE", f"/api/v2/variables/{key}")
+        delete_variable(airflow_server, key)
     airflow_server.request("DELETE", "/api/v2/connections/deletion_wh")
 
 

@@ -1,4 +1,5 @@
-"""Connections in a real Airflow: created through the REST API, read back from the metadata database."""
+"""Connections (and Variables) in a real Airflow: created through the REST API, read back from the metadata
+database."""
 
 from __future__ import annotations
 
@@ -49,3 +50,13 @@ def connection_list_test_body(server: LocalAirflow, conn_id: str) -> dict[str, A
         "password": listed.get("password") or "", "port": int(listed.get("port") or 0),
         "schema": listed.get("schema") or "",
     }  # fmt: skip
+
+
+def put_variable(server: LocalAirflow, key: str, value: str) -> None:
+    """Create (or re-create) a Variable through the REST API."""
+    delete_variable(server, key)
+    server.call("POST", "/api/v2/variables", expected=(201,), json={"key": key, "value": value})
+
+
+def delete_variable(server: LocalAirflow, key: str) -> None:
+    server.request("DELETE", f"/api/v2/variables/{key}")
