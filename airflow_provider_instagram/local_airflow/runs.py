@@ -76,11 +76,15 @@ class AirflowRuns:
         self.wait_for_dag(dag_id)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            runs = self.call("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns")["dag_runs"]
+            runs = self.dag_runs(dag_id)
             if runs and all(run["state"] in TERMINAL_RUN_STATES for run in runs):
                 return [str(run["state"]) for run in runs]
             time.sleep(POLL_SECONDS)
         raise self._error(f"the first scheduled run of {dag_id} did not end within {timeout:.0f} s")
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's runs as the REST API lists them (``dag_run_id``, ``state``...)."""
+        return list(self.call("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns")["dag_runs"])
 
     def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, *,
                 logical_date: datetime | None = None) -> str:  # fmt: skip

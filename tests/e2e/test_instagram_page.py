@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from selenium import webdriver
@@ -92,8 +91,7 @@ def _trigger_from_the_form(browser: webdriver.Chrome, server: LocalAirflow, dag_
 
 
 def _run_ids(server: LocalAirflow, dag_id: str) -> set[str]:
-    runs = server.call("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns")["dag_runs"]
-    return {str(run["dag_run_id"]) for run in runs}
+    return {str(run["dag_run_id"]) for run in server.dag_runs(dag_id)}
 
 
 def _open_the_instagram_page(browser: webdriver.Chrome, server: LocalAirflow) -> None:
