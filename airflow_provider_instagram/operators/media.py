@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
@@ -25,9 +24,11 @@ from airflow_provider_instagram.operators.arguments import (
     run_window,
     storage_path,
 )
+from airflow_provider_instagram.operators.lineage import EXPORT_TABLES, ExportLineage, nothing
 from airflow_provider_instagram.options import LOOKBACK_DAYS, MAX_CONCURRENCY, SLICE_DAYS
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -84,6 +85,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
         self.fields, self.copy_files = fields, copy_files
         self.max_concurrency = checked_unless_templated(MAX_CONCURRENCY, max_concurrency)
         self.slice_days = checked_unless_templated(SLICE_DAYS, slice_days)
+        self._lineage: ExportLineage | None = None  # what execute wrote, for OpenLineage
 
     def window(self, context: Context) -> ExportWindow:
         """The days to export: ``since``/``until`` if set, else the run's data interval (else the last day)."""
@@ -118,6 +120,10 @@ class InstagramMediaToStorageOperator(BaseOperator):
             raise AirflowSkipException(gate.deletion_note())
         summary["destination"] = public_uri(destination)
         self._announce(context, destination, summary)
+        self._lineage = ExportLineage(
+            summary["destination"], summary["user_id"], self._graph_url(connection),
+            EXPORT_TABLES + (("files",) if summary["files_copied"] else ()),
+        )  # fmt: skip
         self.log.info("Exported %s", summary)
         return summary
 
@@ -138,13 +144,12 @@ class InstagramMediaToStorageOperator(BaseOperator):
                     uri = public_uri(destination, table, f"user_id={summary['user_id']}")
                     context["outlet_events"][outlet].add(Asset(uri), extra=extra)
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """OpenLineage: the media and profiles datasets as outputs (only when OpenLineage is installed)."""
-        from airflow.providers.common.compat.openlineage.facet import Dataset
-        from airflow.providers.openlineage.extractors import OperatorLineage
+    def _graph_url(self, connection: Any) -> str:
+        """The Graph API base URL the account was read from (the connection's host, else Instagram's)."""
+        return InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection).params.graph_url
 
-        root = urlsplit(public_uri(str(self.destination)))
-        namespace = f"{root.scheme}://{root.netloc}"
-        prefix = root.path.strip("/")
-        outputs = [Dataset(namespace=namespace, name=f"{prefix}/{table}") for table in ("media", "profiles")]
-        return OperatorLineage(outputs=outputs)
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage (only asked for when apache-airflow-providers-openlineage is installed): the account read as
+        inputs, the ``user_id=`` partitions written as outputs (named in ``operators/lineage.py``); none when the
+        export wrote nothing (skipped or failed)."""
+        return self._lineage.operator_lineage() if self._lineage else nothing()

@@ -20,6 +20,7 @@ from airflow_provider_instagram.operators.arguments import (
     run_window,
     storage_path,
 )
+from airflow_provider_instagram.operators.lineage import LoadLineage, nothing
 from airflow_provider_instagram.options import BATCH_ROWS, LOOKBACK_DAYS
 from airflow_provider_instagram.schema import profiles_in_todays_terms
 from airflow_provider_instagram.warehouse.dialects import dialect_of
@@ -29,6 +30,7 @@ from airflow_provider_instagram.warehouse.tables import media_table_spec, profil
 
 if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -85,6 +87,7 @@ class InstagramExportToSqlOperator(BaseOperator):
         self.lookback_days = checked_unless_templated(LOOKBACK_DAYS, lookback_days)
         self.batch_rows = checked_unless_templated(BATCH_ROWS, batch_rows)
         self.hook_params = hook_params or {}
+        self._lineage: tuple[DbApiHook, LoadLineage] | None = None  # what execute read and loaded, for OpenLineage
 
     def execute(self, context: Context) -> dict[str, Any]:
         batch_rows = BATCH_ROWS.check(self.batch_rows)  # rendered templates are checked here, before any I/O
@@ -126,8 +129,19 @@ class InstagramExportToSqlOperator(BaseOperator):
             "user_id": user_id, "window": window.describe(), "sql_conn_id": self.sql_conn_id,
             "tables": [load.to_dict() for load in loads],
         }  # fmt: skip
+        read = ("media", "profiles") if profile_parts else ("media",)
+        self._lineage = hook, LoadLineage(public_uri(source), user_id, read, tuple(load.table for load in loads))
         self.log.info("Loaded %s", summary)
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage (only asked for when apache-airflow-providers-openlineage is installed): the export's
+        ``user_id=`` partitions read as inputs, the tables loaded as outputs (named in ``operators/lineage.py``, with
+        the SQL hook's own naming where it has one); none when nothing was loaded (skipped or failed)."""
+        if self._lineage is None:
+            return nothing()
+        hook, lineage = self._lineage
+        return lineage.operator_lineage(hook, BaseHook.get_connection(self.sql_conn_id))
 
     def publish_gate(self) -> PublishGate | None:
         """What is asked, right before and after the commit, whether the account's data may still be loaded
