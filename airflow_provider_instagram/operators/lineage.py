@@ -11,10 +11,11 @@ string.
   ``file`` + the absolute path, ``s3://<bucket>`` + the key (any other store: ``<scheme>://<authority>`` + the key).
 - The account read: namespace the Graph API's ``<scheme>://<host>[:<port>]``, names ``<user id>/media`` (the
   media edge) and ``<user id>`` (the profile), as the API's paths name them.
-- A warehouse table: the SQL hook's own OpenLineage naming where it has one (PostgreSQL:
-  ``postgres://<host>:<port>``, ``<database>.<schema>.<table>``); else SQLite ``sqlite://<file>``,
-  ``main.<table>``, DuckDB ``duckdb://<file>``, ``<file stem>.main.<table>`` (as OpenLineage's dbt integration
-  names DuckDB), and any other ``<conn type>://<host>[:<port>]``, ``[<schema>.]<table>``.
+- A warehouse table: the SQL hook's own OpenLineage naming where it has one: its namespace, and
+  ``<database>.<current schema>.<table>`` (PostgreSQL: ``postgres://<host>:<port>``, ``<database>.public.<table>``);
+  else SQLite ``sqlite://<file>``, ``main.<table>``, DuckDB ``duckdb://<file>``, ``<file stem>.main.<table>`` (as
+  OpenLineage's dbt integration names DuckDB), and any other ``<conn type>://<host>[:<port>]``,
+  ``[<schema>.]<table>``.
 """
 
 from __future__ import annotations
@@ -126,8 +127,9 @@ def table_datasets(hook: DbApiHook, connection: Any, tables: Sequence[str]) -> l
         return [_dataset(namespace, prefix + table) for table in tables]
     from airflow.providers.openlineage.sqlparser import SQLParser
 
-    schema = hook.get_openlineage_default_schema() or "public"
-    parts: Iterable[str] = (info.database or "", schema)
+    # Unqualified, the tables land in the connection's current schema, which the hook tells (PostgreSQL asks the
+    # server); a part the hook leaves empty is left out of the name.
+    parts: Iterable[str | None] = (info.database, hook.get_openlineage_default_schema())
     prefix = "".join(f"{part}." for part in parts if part)
     return [_dataset(SQLParser.create_namespace(info), prefix + table) for table in tables]
 
