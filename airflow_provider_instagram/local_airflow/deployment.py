@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -25,6 +26,9 @@ from airflow_provider_instagram.airflow_api import AirflowApiClient
 from airflow_provider_instagram.local_airflow.logs import log_tail
 from airflow_provider_instagram.local_airflow.ports import free_ports
 from airflow_provider_instagram.local_airflow.runs import AirflowRuns
+
+if TYPE_CHECKING:
+    from airflow_provider_instagram.local_airflow.celery import CeleryWorker
 
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 POLL_SECONDS = 0.5
@@ -90,6 +94,7 @@ class LocalAirflow(AirflowRuns):
         self._settings = settings or {}
         self.env = self._environment(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.workers: list[CeleryWorker] = []  # each adds itself; stopped before the deployment
         self.migrate_seconds: float | None = None
         self.startup_seconds: float | None = None
         self.api = AirflowApiClient(self.base_url, self.username, self.password, api_conn_id="(the local admin)")
@@ -133,16 +138,16 @@ class LocalAirflow(AirflowRuns):
             "workers": {"execution_api_timeout": "60"},
         }  # fmt: skip
 
-    def _write_settings(self) -> None:
-        config = configparser.ConfigParser(interpolation=None)
+    def settings(self) -> dict[str, dict[str, str]]:
+        """The deployment's settings: :meth:`default_settings` with the caller's over them (what ``airflow.cfg``
+        holds; a Celery worker starts from them too)."""
         merged = self.default_settings()
         for section, values in self._settings.items():
             merged[section] = {**merged.get(section, {}), **dict(values)}
-        config.read_dict(merged)
-        with self.config_file.open("w") as out:
-            out.write("# A local Airflow written by airflow_provider_instagram.local_airflow\n")
-            config.write(out)
-        self.config_file.chmod(0o600)
+        return merged
+
+    def _write_settings(self) -> None:
+        write_config(self.config_file, self.settings())
         passwords = {user: password for user, (_, password) in self.users.items()}
         (self.home / "simple_auth_manager_passwords.json").write_text(json.dumps(passwords) + "\n")
 
@@ -222,6 +227,8 @@ class LocalAirflow(AirflowRuns):
         alive after that (none, normally). A temporary home is removed unless ``keep_home``. Idempotent."""
         atexit.unregister(self._atexit_stop)
         self.api.session.close()  # no keep-alive connection for the API server to wait on
+        for worker in self.workers:
+            worker.stop(keep_home=keep_home)
         left = stop_processes(self.home, [p.pid for p in self.processes.values()], self.stop_timeout)
         for process in self.processes.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -254,6 +261,10 @@ class LocalAirflow(AirflowRuns):
         return processes_of(self.home, [p.pid for p in self.processes.values()])
 
     # ------------------------------------------------------------------ logs and commands
+    def log_roots(self) -> list[Path]:
+        """Where task logs are written: the home's ``logs``, and each Celery worker's own."""
+        return [self.home / "logs", *(worker.home / "logs" for worker in self.workers)]
+
     def log_of(self, component: str) -> Path:
         """The output file of ``component`` (``api-server``, ``scheduler``, ``dag-processor``, ``db-migrate``)."""
         return self.process_log_dir / f"{component}.log"
@@ -276,6 +287,16 @@ class LocalAirflow(AirflowRuns):
 
     def _error(self, message: str, log_file: Path | None = None) -> Exception:
         return LocalAirflowError(message, log_file)
+
+
+def write_config(path: Path, settings: Mapping[str, Mapping[str, str]]) -> None:
+    """An ``airflow.cfg`` readable by its owner only (it holds the Fernet key and the database URL)."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_dict(settings)
+    with path.open("w") as out:
+        out.write("# A local Airflow written by airflow_provider_instagram.local_airflow\n")
+        config.write(out)
+    path.chmod(0o600)
 
 
 def processes_of(home: Path, leaders: list[int]) -> list[psutil.Process]:

@@ -28,6 +28,10 @@ class AirflowRuns:
     def log_of(self, component: str) -> Path:
         raise NotImplementedError
 
+    def log_roots(self) -> list[Path]:
+        """The folders task logs are written to (one per machine, as it were: the home, each worker's home)."""
+        return [self.home / "logs"]
+
     def describe_logs(self, lines: int = 40) -> str:
         raise NotImplementedError
 
@@ -129,12 +133,20 @@ class AirflowRuns:
 
     # ------------------------------------------------------------------ task logs
     def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Path | None:
-        """The newest attempt's log file of a task instance, if there is one."""
-        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        """The newest attempt's log file of a task instance, if there is one (in whichever log root holds it)."""
+        attempts = self.task_attempt_logs(dag_id, run_id, task_id, map_index)
+        return attempts[max(attempts)] if attempts else None
+
+    def task_attempt_logs(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[int, Path]:
+        """Each attempt's log file of a task instance, by try number, from every log root."""
+        relative = Path(f"dag_id={dag_id}", f"run_id={run_id}", f"task_id={task_id}")
         if map_index >= 0:
-            folder /= f"map_index={map_index}"
-        attempts = sorted(folder.glob("attempt=*.log"))
-        return attempts[-1] if attempts else None
+            relative /= f"map_index={map_index}"
+        found = {}
+        for root in self.log_roots():
+            for path in (root / relative).glob("attempt=*.log"):
+                found[int(path.stem.split("=", 1)[1])] = path
+        return found
 
     def wait_for_task_log(self, dag_id: str, run_id: str, task_id: str, text: str, map_index: int = -1,
                           timeout: float = 30.0) -> str:  # fmt: skip
@@ -168,8 +180,9 @@ class AirflowRuns:
         return "\n".join(parts)
 
     def log_files(self) -> list[Path]:
-        """Every task log file under ``<home>/logs``."""
-        return sorted(path for path in (self.home / "logs").rglob("*") if path.is_file() and "dag_id=" in str(path))
+        """Every task log file under the log roots."""
+        return sorted(path for root in self.log_roots() for path in root.rglob("*")
+                      if path.is_file() and "dag_id=" in str(path))  # fmt: skip
 
     def iter_logs_text(self) -> Iterator[tuple[Path, str]]:
         """``(path, text)`` of every task log file, for assertions such as "no secret in any log"."""
