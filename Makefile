@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-clock lint bench docs screenshots clean postgres browser faketime
+.PHONY: demo test test-distributed check test-clock lint bench docs screenshots clean postgres redis browser faketime
 
 # Bytecode is compiled at install: every Airflow process the tests start then imports in half the time
 # (machines that set PYTHONDONTWRITEBYTECODE would otherwise compile everything again in every process).
@@ -32,6 +32,14 @@ postgres:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
 	fi
 
+# The distributed test's Celery broker: Debian's redis-server, started by the test on a loopback port.
+redis:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		echo ">> installing redis-server from Debian's packages (the Celery broker of the distributed test)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+	fi
+
 # The onboarding test drives a real headless browser: Debian's Chromium and its WebDriver.
 browser:
 	@if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
@@ -58,15 +66,29 @@ test-clock: $(STAMP) faketime
 # others run everything else side by side (tests that start an Airflow of their own, the clock check, unit tests).
 test: lint docs postgres browser faketime
 	@echo ">> pytest: unit, emulator conformance, Airflow integration and end-to-end tests, the clock check"
-	$(PY) -m pytest -n 3 --dist loadgroup
+	$(PY) -m pytest -n 3 --dist loadgroup -m "not distributed"
 
-bench: $(STAMP) postgres
+# The bundled DAGs on the CeleryExecutor: Redis, two workers with homes of their own, S3, a worker killed mid-export
+# (tests/distributed). One pytest process: the tests run in order on one deployment.
+test-distributed: $(STAMP) postgres redis
+	@echo ">> pytest: the bundled DAGs on Airflow's CeleryExecutor with two workers (tests/distributed)"
+	$(PY) -m pytest -p no:cacheprovider -m distributed tests/distributed
+
+# The whole suite, what CI runs: make test, then make test-distributed, each timed.
+check:
+	@began=$$(date +%s); $(MAKE) --no-print-directory test; \
+	echo ">> make test took $$(( $$(date +%s) - began )) s"; \
+	began=$$(date +%s); $(MAKE) --no-print-directory test-distributed; \
+	echo ">> make test-distributed took $$(( $$(date +%s) - began )) s"
+
+bench: $(STAMP) postgres redis
 	@echo ">> benchmarks (medians of several runs, ratios against a baseline in the same run)"
 	$(PY) benchmarks/emulator_throughput.py
 	$(PY) benchmarks/hook_media_read.py --media 100000 --runs 3
 	$(PY) benchmarks/token_refresh.py --accounts 1000 --runs 3 --metadata-db postgres
 	$(PY) benchmarks/media_export.py --runs 3
 	$(PY) benchmarks/warehouse_load.py --runs 3
+	$(PY) benchmarks/celery_scaling.py --accounts 16 --media 30 --runs 3
 
 # The documentation (mkdocs.yml, docs/): --strict fails on a broken link or anchor, a page missing from the nav,
 # and a README link that leads nowhere (docs/hooks/readme_links.py). Offline; a few seconds.
