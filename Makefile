@@ -76,9 +76,9 @@ test-distributed: $(STAMP) postgres redis
 
 # The whole suite, what CI runs: make test, then make test-distributed, each timed.
 check:
-	@began=$$(date +%s); $(MAKE) --no-print-directory test; \
-	echo ">> make test took $$(( $$(date +%s) - began )) s"; \
-	began=$$(date +%s); $(MAKE) --no-print-directory test-distributed; \
+	@began=$$(date +%s); $(MAKE) --no-print-directory test && \
+	echo ">> make test took $$(( $$(date +%s) - began )) s" && \
+	began=$$(date +%s) && $(MAKE) --no-print-directory test-distributed && \
 	echo ">> make test-distributed took $$(( $$(date +%s) - began )) s"
 
 bench: $(STAMP) postgres redis

@@ -172,7 +172,12 @@ class LocalAirflow(AirflowRuns):
         atexit.register(self._atexit_stop)
         self._migrate(began + self.startup_timeout)
         self.migrate_seconds = time.monotonic() - began
-        for name in ("api-server", "scheduler", "dag-processor", *(("triggerer",) if self.triggerer else ())):
+        # The scheduler's first tasks report to the Execution API at once, and give up after a few refused
+        # connections: the API server must answer before the scheduler starts (on a busy machine it takes longer).
+        for name in ("api-server", "dag-processor"):
+            self._spawn(name)
+        self._wait_answering(began + self.startup_timeout)
+        for name in ("scheduler", *(("triggerer",) if self.triggerer else ())):
             self._spawn(name)
         (self.home / PIDS_FILE).write_text(json.dumps({n: p.pid for n, p in self.processes.items()}) + "\n")
         self._wait_healthy(began + self.startup_timeout)
@@ -201,14 +206,29 @@ class LocalAirflow(AirflowRuns):
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
 
+    def _wait_answering(self, deadline: float) -> None:
+        """Wait until the API server answers HTTP (any answer: the other components are not up yet)."""
+        while time.monotonic() < deadline:
+            self._raise_if_exited()
+            try:
+                self.api.session.get(f"{self.base_url}/api/v2/monitor/health", timeout=5)
+                return
+            except OSError:  # requests' errors are OSErrors: refused while the server starts
+                time.sleep(POLL_SECONDS)
+        raise LocalAirflowError(f"the API server did not answer within {self.startup_timeout:.0f} s\n"
+                                f"{self.describe_logs()}", self.log_of("api-server"))  # fmt: skip
+
+    def _raise_if_exited(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise LocalAirflowError(f"`airflow {name}` exited with {process.returncode} during startup\n"
+                                        f"{self.describe_logs()}", self.log_of(name))  # fmt: skip
+
     def _wait_healthy(self, deadline: float) -> None:
         required = ["scheduler", "dag_processor", *(["triggerer"] if self.triggerer else [])]
         last = "no answer yet"
         while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise LocalAirflowError(f"`airflow {name}` exited with {process.returncode} during startup\n"
-                                            f"{self.describe_logs()}", self.log_of(name))  # fmt: skip
+            self._raise_if_exited()
             try:
                 body = self.api.session.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
                 waiting = [c for c in required if (body.get(c) or {}).get("status") != "healthy"]
