@@ -1,5 +1,5 @@
-"""The demo command end to end: its printed summary matches the warehouse file, it leaks no token, leaves no
-process behind, and a second run in the same folder works too."""
+"""The demo command end to end: its printed summary matches the warehouse file, it leaks no token, it replaces an
+earlier run's outputs in the same folder, and it leaves no process behind once stopped."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -105,22 +106,42 @@ def check_tokens(out: str) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_demo_twice_then_left_running_for_a_look_around(tmp_path: Path) -> None:
+def test_demo_over_an_earlier_run_then_left_running_for_a_look_around(tmp_path: Path) -> None:
+    """One run, into a folder holding an earlier run's outputs (which it replaces) and a file of the user's own
+    (which it keeps); then what a user does with ``--keep-running``."""
     output = tmp_path / "demo"
-    for run in (1, 2):  # the second run replaces the first one's outputs in the same folder, and keeps running
-        done, seconds = run_demo(output, *(["--keep-running"] if run == 2 else []))
-        out = done.stdout
-        print(f"demo run {run}: {seconds:.0f} s")
-        assert [int(n) for n in re.findall(r"^\[(\d+)\]", out, re.M)] == [1, 2, 3, 4, 5, 6]
-        check_summary(out, output / "warehouse.sqlite")
-        check_tokens(out)
-        assert not TOKEN.search(out + done.stderr)
-        for path in (output / "airflow" / "logs").rglob("*.log"):  # nor in any task or component log
-            assert not TOKEN.search(path.read_text(errors="replace")), path
-        if run == 1:
-            assert "processes left: none" in out
-            assert not demo_processes(output)
+    earlier = earlier_run(output)
+    done, seconds = run_demo(output, "--keep-running")
+    out = done.stdout
+    print(f"demo run: {seconds:.0f} s")
+    assert [int(n) for n in re.findall(r"^\[(\d+)\]", out, re.M)] == [1, 2, 3, 4, 5, 6]
+    check_summary(out, output / "warehouse.sqlite")
+    check_tokens(out)
+    assert not TOKEN.search(out + done.stderr)
+    for path in (output / "airflow" / "logs").rglob("*.log"):  # nor in any task or component log
+        assert not TOKEN.search(path.read_text(errors="replace")), path
+    assert not [path for path in earlier["replaced"] if path.exists()], "the earlier run's outputs were left"
+    assert warehouse(output / "warehouse.sqlite", "SELECT count(*) FROM instagram_media WHERE user_id = '999'") == [
+        (0,)
+    ]
+    assert earlier["kept"].read_text() == "my notes\n"
     look_around(out, output)
+
+
+def earlier_run(output: Path) -> dict[str, Any]:
+    """What an earlier demo left in ``output`` (an export partition, a warehouse row, a DAG file), beside a file of
+    the user's own."""
+    partition = output / "export" / "media" / "user_id=999" / "dt=2020-01-01" / "part-00000.parquet"
+    stale_dag = output / "airflow" / "dags" / "stale_dag.py"
+    for path in (partition, stale_dag):
+        path.parent.mkdir(parents=True)
+        path.write_text("left by an earlier run\n")
+    with sqlite3.connect(output / "warehouse.sqlite") as conn:
+        conn.execute("CREATE TABLE instagram_media (user_id TEXT, id TEXT)")
+        conn.execute("INSERT INTO instagram_media VALUES ('999', '1')")
+    kept = output / "notes.txt"
+    kept.write_text("my notes\n")
+    return {"replaced": [partition, stale_dag], "kept": kept}
 
 
 def look_around(out: str, output: Path) -> None:
