@@ -1,0 +1,1 @@
+"""Insights: media and account metrics, the metric catalog, the refresh policy and the insights export."""
