@@ -93,6 +93,45 @@ class InstagramRequestError(InstagramError):
     """Any other client error, such as code 100 (unknown field or id): fix the request, do not retry."""
 
 
+class InstagramPermissionError(InstagramRequestError):
+    """The token lacks a permission the call needs (code 10 or 200): the account must be connected again, granting it.
+
+    :param permission: the missing permission (``instagram_business_manage_insights``).
+    """
+
+    def __init__(self, message: str, *, permission: str, **kwargs: Any) -> None:
+        self.permission = permission
+        super().__init__(message, **kwargs)
+
+
+class InstagramMetricError(InstagramRequestError):
+    """Code 100 about the metrics asked for: retired, unsupported for the media's product type, incompatible with
+    the media, or a breakdown the metric does not have. One such metric fails the whole request.
+
+    :param metrics: the metrics the answer names (empty when it names none).
+    """
+
+    def __init__(self, message: str, *, metrics: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.metrics = metrics
+        super().__init__(message, **kwargs)
+
+
+class InstagramNoInsightsError(InstagramRequestError):
+    """The media has no insights for a reason Instagram states (posted before the business conversion, subcode
+    2108006; a story with too few viewers, code 10): no value, with that reason, never a 0.
+
+    :param reason: one of ``insights.answers.REASONS``.
+    """
+
+    def __init__(self, message: str, *, reason: str, **kwargs: Any) -> None:
+        self.reason = reason
+        super().__init__(message, **kwargs)
+
+
+class InstagramObjectNotFoundError(InstagramRequestError):
+    """Code 100, subcode 33: the object (a media deleted on Instagram) does not exist or cannot be read."""
+
+
 class InvalidIdError(InstagramError, ValueError):
     """An id (from Instagram's answer or from a caller) is not a plain Instagram id; it never reaches a path."""
 

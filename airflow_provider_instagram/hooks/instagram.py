@@ -25,16 +25,20 @@ from airflow_provider_instagram.account import extras as keys
 from airflow_provider_instagram.account.ids import checked_id
 from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.clock import Clock, utcnow
-from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError
+from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError, InstagramRequestError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
+from airflow_provider_instagram.insights.answers import InsightValue, insights_error, parse_insights
 from airflow_provider_instagram.masking import mask
 
 if TYPE_CHECKING:
     import pandas as pd
 
 SHORT_LIVED_SECONDS = 3_600
-DEFAULT_SCOPES = {"instagram_login": ("instagram_business_basic",), "basic_display": ("user_profile", "user_media")}
+DEFAULT_SCOPES = {
+    "instagram_login": ("instagram_business_basic", "instagram_business_manage_insights"),
+    "basic_display": ("user_profile", "user_media"),
+}
 CHILD_FIELDS = "id,media_type,media_url,thumbnail_url"
 MEDIA_FIELDS = {
     "instagram_login": (
@@ -345,6 +349,52 @@ class InstagramHook(BaseHook):
         if record.user_id and record.ids_confirmed(self.params.api):
             return record.user_id
         return checked_id(self.get_profile(["id"]).get("id"), f"the user id /me answers for {self.params.conn_id!r}")
+
+    # ------------------------------------------------------------------ insights
+    def get_media_insights(
+        self, media_id: str, metrics: Sequence[str], breakdown: str | None = None
+    ) -> list[InsightValue]:
+        """A media's lifetime insights (``/<media-id>/insights``); one call.
+
+        Ask only metrics its product type has (``insights.catalog``): one unsupported metric fails the whole call.
+        Metrics Instagram answers nothing for come back as values ``None`` with reason ``no_data``.
+
+        :param media_id: the media (not a carousel child: those have no insights).
+        :param metrics: the metrics' names.
+        :param breakdown: one breakdown dimension (``action_type``) of the metrics asked.
+        :raises InstagramMetricError: code 100 about the metrics (retired, wrong product type, incompatible).
+        :raises InstagramNoInsightsError: the media has none, for a stated reason (2108006, too few viewers).
+        :raises InstagramObjectNotFoundError: the media is gone.
+        :raises InstagramPermissionError: the token lacks ``instagram_business_manage_insights``.
+        """
+        query = {"metric": ",".join(metrics), **({"breakdown": breakdown} if breakdown else {})}
+        return self._insights(f"{checked_id(media_id, 'media id')}/insights", query, metrics, breakdown)
+
+    def get_account_insights(
+        self, metrics: Sequence[str], *, period: str = "day", metric_type: str | None = "total_value",
+        breakdown: str | None = None, since: datetime | date | int | None = None,
+        until: datetime | date | int | None = None, timeframe: str | None = None, user_id: str = "me",
+    ) -> list[InsightValue]:  # fmt: skip
+        """The account's insights (``/<ig-user-id>/insights``); one call, typed values (time series values carry
+        their day). ``since``/``until`` are inclusive Unix times or UTC days; Instagram refuses ranges over 30 days.
+
+        :raises InstagramMetricError: code 100 about the metrics or their breakdown.
+        :raises InstagramPermissionError: the token lacks ``instagram_business_manage_insights``.
+        """
+        query: dict[str, Any] = {"metric": ",".join(metrics), "period": period}
+        extra = {"metric_type": metric_type, "breakdown": breakdown, "timeframe": timeframe,
+                 "since": _unix(since), "until": _unix(until)}  # fmt: skip
+        query.update({k: v for k, v in extra.items() if v is not None})
+        owner = user_id if user_id == "me" else checked_id(user_id, "user id")
+        return self._insights(f"{owner}/insights", query, metrics, breakdown)
+
+    def _insights(self, path: str, query: dict[str, Any], asked: Sequence[str],
+                  breakdown: str | None) -> list[InsightValue]:  # fmt: skip
+        try:
+            body = self._get(path, query)
+        except InstagramRequestError as exc:
+            raise insights_error(exc, asked, breakdown, self.instagram_conn_id) from None
+        return parse_insights(body, asked)
 
     # ------------------------------------------------------------------ Airflow UI
     def test_connection(self) -> tuple[bool, str]:

@@ -9,8 +9,8 @@ Layout under the export's destination (Hive partitions, like the media):
 - ``insights_state/user_id=<id>/media.parquet``: when each media's insights were last read (the refresh policy's
   memory; not for warehouses).
 
-A value that Instagram does not give is a row with ``value`` null and ``reason`` saying why (:data:`REASONS`),
-never a 0.
+A value that Instagram does not give is a row with ``value`` null and ``reason`` saying why
+(``insights.answers.REASONS``), never a 0.
 """
 
 from __future__ import annotations
@@ -25,15 +25,6 @@ AUDIENCE = "audience_demographics"
 STATE = "insights_state"
 INSIGHTS_FOLDERS = (MEDIA_INSIGHTS, ACCOUNT_INSIGHTS, AUDIENCE, STATE)
 
-NO_DATA = "no_data"
-NOT_ENOUGH_VIEWERS = "not_enough_viewers"
-BEFORE_CONVERSION = "before_business_conversion"
-REASONS = {
-    NO_DATA: "Instagram answered an empty data set: no data yet (values lag up to 48 hours) or none for this media",
-    NOT_ENOUGH_VIEWERS: "(#10) Not enough viewers for the media to show insights (stories under 5 viewers)",
-    BEFORE_CONVERSION: "the media was posted before the account became a business account (subcode 2108006)",
-}
-"""Why a row has no value."""
 
 MEDIA_INSIGHTS_SCHEMA = pa.schema(
     [

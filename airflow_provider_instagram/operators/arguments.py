@@ -6,8 +6,11 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import ObjectStoragePath
+from airflow.sdk import BaseHook, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_provider_instagram.account.extras import parse_extras
+from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.export.staging import public_uri
 from airflow_provider_instagram.export.window import ExportWindow
@@ -17,7 +20,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 TEMPLATE = re.compile(r"{{|{%")
-__all__ = ["TEMPLATE", "as_datetime", "checked_unless_templated", "public_uri", "run_window", "storage_path"]
+__all__ = [
+    "TEMPLATE", "as_datetime", "checked_unless_templated", "public_uri", "run_window", "storage_path", "usable_account",
+]  # fmt: skip
 
 
 def checked_unless_templated(bound: Bound, value: Any) -> Any:
@@ -73,3 +78,17 @@ def storage_path(value: str | ObjectStoragePath, name: str = "destination") -> O
             "directory; use an absolute one such as file:///data/instagram"
         )
     return path
+
+
+def usable_account(conn_id: str) -> Any:
+    """The account's connection, read once; an ``AirflowSkipException`` naming the fix when its token is marked
+    as needing a human (the token refresh marks it; reading it would only fail)."""
+    connection = BaseHook.get_connection(conn_id)
+    record = AccountRecord.from_extras(conn_id, parse_extras(connection.extra, connection.conn_id))
+    if record.status != "ok":
+        raise AirflowSkipException(
+            f"Connection {conn_id!r} is marked {record.status} ({record.status_reason or 'no reason given'}): "
+            "skipped. Put a new long-lived token in its password (docs/token-refresh.md: 'Bringing back an "
+            "account') and the next run reads it again."
+        )
+    return connection

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator, ObjectStoragePath
+from airflow.sdk import Asset, AssetAlias, BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_provider_instagram.account.extras import parse_extras
 from airflow_provider_instagram.account.gate import PublishGate
-from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.deletion.purge import delete_files
 from airflow_provider_instagram.exceptions import AccountRevokedError
 from airflow_provider_instagram.export.formats import check_format
@@ -23,6 +21,7 @@ from airflow_provider_instagram.operators.arguments import (
     public_uri,
     run_window,
     storage_path,
+    usable_account,
 )
 from airflow_provider_instagram.operators.lineage import EXPORT_TABLES, ExportLineage, nothing
 from airflow_provider_instagram.options import LOOKBACK_DAYS, MAX_CONCURRENCY, SLICE_DAYS
@@ -95,14 +94,7 @@ class InstagramMediaToStorageOperator(BaseOperator):
         # Rendered templates are checked here, before any connection is read or any call made.
         window = self.window(context)
         max_concurrency, slice_days = MAX_CONCURRENCY.check(self.max_concurrency), SLICE_DAYS.check(self.slice_days)
-        connection = BaseHook.get_connection(self.instagram_conn_id)
-        state = AccountRecord.from_extras(self.instagram_conn_id, parse_extras(connection.extra, connection.conn_id))
-        if state.status != "ok":
-            raise AirflowSkipException(
-                f"Connection {self.instagram_conn_id!r} is marked {state.status} "
-                f"({state.status_reason or 'no reason given'}): skipped. Put a new long-lived token in its password "
-                "(docs/token-refresh.md: 'Bringing back an account') and the next run exports it again."
-            )
+        connection = usable_account(self.instagram_conn_id)
         destination = storage_path(self.destination)
         gate = self.publish_gate()
         export = MediaExport(

@@ -20,7 +20,8 @@ def test_authorization_url_per_flavour(connect, emulator_client: EmulatorClient)
     url = hook.get_authorization_url("xyz")
     query = parse_qs(urlsplit(url).query)
     assert url.startswith(emulator_client.seed()["authorize_url"] + "?")
-    assert query["scope"] == ["instagram_business_basic"] and query["state"] == ["xyz"]
+    assert query["scope"] == ["instagram_business_basic,instagram_business_manage_insights"]
+    assert query["state"] == ["xyz"]
     emulator_client.reset(api="basic_display", auto_consent=True)
     hook = connect()
     url = hook.get_authorization_url("s", scopes=["user_profile", "user_media"])
