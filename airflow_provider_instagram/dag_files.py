@@ -12,12 +12,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# The bundled DAGs' ids, their factories' defaults (tokens.dag, export.dag, deletion.dag); each file is named after
+# The bundled DAGs' ids, their factories' defaults (tokens.dag, export.dag, deletion.dag, insights.dag); each file is named after
 # its DAG.
 REFRESH_DAG_ID = "instagram_token_refresh"
 EXPORT_DAG_ID = "instagram_media_export"
 DELETION_DAG_ID = "instagram_data_deletion"
-DAG_FILES = tuple(f"{dag_id}.py" for dag_id in (REFRESH_DAG_ID, EXPORT_DAG_ID, DELETION_DAG_ID))
+INSIGHTS_DAG_ID = "instagram_insights"
+DAG_FILES = tuple(f"{dag_id}.py" for dag_id in (REFRESH_DAG_ID, EXPORT_DAG_ID, DELETION_DAG_ID, INSIGHTS_DAG_ID))
 PACKAGED_FOLDER = "bundled_dags"
 
 
