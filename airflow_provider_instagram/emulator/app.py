@@ -21,6 +21,7 @@ from airflow_provider_instagram.emulator.cursors import decode_cursor, encode_cu
 from airflow_provider_instagram.emulator.errors import GraphError, OAuthError, invalid_parameter, new_trace_id
 from airflow_provider_instagram.emulator.faults_asgi import FaultAndVersionMiddleware, request_token
 from airflow_provider_instagram.emulator.fields import parse_fields
+from airflow_provider_instagram.emulator.insights import InsightsQuery
 from airflow_provider_instagram.emulator.media_bytes import jpeg_bytes, mp4_bytes
 from airflow_provider_instagram.emulator.model import Account, Media, Token
 from airflow_provider_instagram.emulator.render import CdnSigner, Renderer
@@ -103,6 +104,12 @@ class GraphApi:
             node_id, edge = request.path_params["node_id"], request.path_params["edge"]
             if edge == "media":
                 return self.media_edge(request, token, self.backend.account_for(token, node_id), usage)
+            if edge == "insights":
+                return json_response(self.backend.insights(token, node_id, self.insights_query(request)), headers=usage)
+            if edge == "stories":
+                render, fields = self.renderer(request), parse_fields(request.query_params.get("fields"))
+                body = {"data": [render.media(s, fields) for s in self.backend.stories(token, node_id)]}
+                return json_response(body, headers=usage)
             if edge == "children":
                 item = self.backend.media_for(token, node_id)
                 fields = parse_fields(request.query_params.get("fields"))
@@ -112,6 +119,14 @@ class GraphApi:
             raise invalid_parameter(f"Tried accessing nonexisting field ({edge})")
         except GraphError as exc:
             return graph_error_response(exc)
+
+    def version(self, request: Request) -> str:
+        return str(request.scope.get("ig_version") or self.backend.config.default_api_version)
+
+    def insights_query(self, request: Request) -> InsightsQuery:
+        q = request.query_params
+        since, until = query_time(q.get("since"), "since"), query_time(q.get("until"), "until")
+        return InsightsQuery.parse(q, self.version(request), since, until)
 
     def media_edge(self, request: Request, token: Token, account: Account, usage: dict[str, str]) -> Response:
         q = request.query_params
@@ -137,7 +152,7 @@ class GraphApi:
     ) -> dict[str, Any]:  # fmt: skip
         limit, since, until = query
         first, last = encode_cursor(items[0].id, since, until), encode_cursor(items[-1].id, since, until)
-        version = request.scope.get("ig_version") or self.backend.config.default_api_version
+        version = self.version(request)
         params: list[tuple[str, Any]] = [("access_token", token.value)]
         if request.query_params.get("fields"):
             params.append(("fields", request.query_params["fields"]))

@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from airflow_provider_instagram.emulator import errors
+from airflow_provider_instagram.emulator.account_insights import account_insights
 from airflow_provider_instagram.emulator.config import (
     CODE_LIFETIME_SECONDS,
+    DAY,
     LONG_LIVED_SECONDS,
     MIN_REFRESH_AGE_SECONDS,
     SHORT_LIVED_SECONDS,
@@ -24,6 +26,7 @@ from airflow_provider_instagram.emulator.config import (
 )
 from airflow_provider_instagram.emulator.errors import GraphError, OAuthError
 from airflow_provider_instagram.emulator.faults import FaultPlan
+from airflow_provider_instagram.emulator.insights import InsightsQuery, media_insights, require_insights_scope
 from airflow_provider_instagram.emulator.model import Account, App, AuthCode, Media, Token
 from airflow_provider_instagram.emulator.seed import seed_accounts
 
@@ -87,11 +90,13 @@ class EmulatorBackend:
             self._media[item.id] = item
             for child in item.children:
                 self._media[child.id] = child
+        for story in account.stories:
+            self._media[story.id] = story
 
     def _scopes_all(self) -> tuple[str, ...]:
         if self.config.api == "basic_display":
             return ("user_profile", "user_media")
-        return ("instagram_business_basic",)
+        return ("instagram_business_basic", "instagram_business_manage_insights")
 
     # ----------------------------------------------------------------- clock
     def now(self) -> float:
@@ -182,6 +187,7 @@ class EmulatorBackend:
             if changes.get("deleted"):
                 account = self.accounts[item.owner_id]
                 account.media = [m for m in account.media if m is not item]
+                account.stories = [m for m in account.stories if m is not item]
                 for gone in (item, *item.children):
                     self._media.pop(gone.id, None)
                 self._index_account(account)
@@ -406,6 +412,40 @@ class EmulatorBackend:
     def children(self, item: Media) -> Iterable[Media]:
         return list(item.children)
 
+    def stories(self, token: Token, node_id: str) -> list[Media]:
+        """``/<user>/stories``: the account's stories of the last 24 h by the clock, newest first (one page)."""
+        with self._lock:
+            if self.config.api == "basic_display":
+                raise errors.invalid_parameter("Tried accessing nonexisting field (stories)")
+            account = self.account_for(token, node_id)
+            now = self.now()
+            return [s for s in account.stories if 0 <= now - s.timestamp < DAY][:100]
+
+    def insights(self, token: Token, node_id: str, query: InsightsQuery) -> dict[str, Any]:
+        """``/<media-id or user>/insights``: the answer, or the ``GraphError`` Instagram gives."""
+        with self._lock:
+            if self.config.api == "basic_display":
+                raise errors.invalid_parameter("Tried accessing nonexisting field (insights)")
+            require_insights_scope(token, self.config)
+            if node_id == "me" or node_id in self.accounts:
+                return account_insights(self.config, self.account_for(token, node_id), query, self.now())
+            return media_insights(self.config, self.media_for(token, node_id), query, self.now())
+
+    def edit_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change an account's ``followers_count`` or ``follows_count`` (a small account has no demographics)."""
+        editable = {"followers_count", "follows_count"}
+        with self._lock:
+            account = self.find_account(account_id)
+            unknown = set(changes) - editable
+            if unknown:
+                raise ValueError(f"cannot change {sorted(unknown)}; change {sorted(editable)}")
+            for name in editable & set(changes):
+                value = changes[name]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise ValueError(f"{name} must be an integer of zero or more, not {value!r}")
+                setattr(account, name, value)
+            return {"id": account.id, **{name: getattr(account, name) for name in sorted(editable)}}
+
     def cdn_file(self, kind: str, media_id: str) -> tuple[str, Media | Account] | None:
         with self._lock:
             if kind == "profile":
@@ -432,6 +472,8 @@ class EmulatorBackend:
                         "professional_account_id": a.ig_user_id,
                         "username": a.username,
                         "media": len(a.media),
+                        "stories": len(a.stories),
+                        "followers_count": a.followers_count,
                     }
                     for a in self.accounts.values()
                 ],

@@ -51,6 +51,21 @@ class EmulatorConfig:
         independent of the time of day.
     :param account_ids: ids of the first seeded accounts, in order, instead of generated ones (any string: tests
         use it to hand out ids a client must refuse).
+    :param stories: stories per account, created within the 24 h before the anchor (served by ``/<user>/stories``
+        and the media node, never by the media edge; a third of them have fewer than 5 viewers).
+    :param retired_metrics: insights metrics refused as "no longer supported" from now on, on every version (a
+        deprecation injected mid-run through ``PATCH /_emulator/config``).
+    :param business_conversion_time: Unix time the accounts became professional accounts; media created before it
+        answer insights with subcode 2108006. ``None``: no media is that old.
+    :param insights_lag_hours: media younger than this, and account days ending within it, have no insights yet
+        (an empty data set). Meta says "up to 48 h" (UNCONFIRMED: the usual lag).
+    :param story_insights_lag_hours: the same for stories, whose insights only live 24 h (UNCONFIRMED).
+    :param insights_scope_error_code: error code for an insights call without ``instagram_business_manage_insights``
+        (UNCONFIRMED: 10 or 200).
+    :param account_insights_max_range_days: longest ``since``..``until`` range of account insights (UNCONFIRMED: 30,
+        seen in third-party code only); ``None`` lifts it.
+    :param serve_follower_count: serve the account metric ``follower_count`` (UNCONFIRMED: absent from the current
+        reference); ``False`` refuses it as an unknown metric.
     """
 
     seed: int = 0
@@ -81,16 +96,35 @@ class EmulatorConfig:
     faults: list[dict[str, Any]] = field(default_factory=list)
     clock: float | None = None
     account_ids: list[str] = field(default_factory=list)
+    stories: int = 0
+    retired_metrics: list[str] = field(default_factory=list)
+    business_conversion_time: float | None = None
+    insights_lag_hours: float = 24.0
+    story_insights_lag_hours: float = 0.0
+    insights_scope_error_code: Literal[10, 200] = 10
+    account_insights_max_range_days: int | None = 30
+    serve_follower_count: bool = True
 
     def __post_init__(self) -> None:
         if self.api not in ("instagram_login", "basic_display"):
             raise ValueError(f"api must be 'instagram_login' or 'basic_display', not {self.api!r}")
         if self.young_refresh_error_code not in (100, 190):
             raise ValueError("young_refresh_error_code must be 100 or 190")
-        if self.accounts < 0 or self.media < 0:
-            raise ValueError("accounts and media must be zero or more")
+        if self.accounts < 0 or self.media < 0 or self.stories < 0:
+            raise ValueError("accounts, media and stories must be zero or more")
         if len(self.account_ids) > self.accounts or len(set(self.account_ids)) != len(self.account_ids):
             raise ValueError(f"account_ids must be distinct, one per account at most: {self.account_ids}")
+        self._check_insights()
+
+    def _check_insights(self) -> None:
+        if self.insights_scope_error_code not in (10, 200):
+            raise ValueError("insights_scope_error_code must be 10 or 200")
+        if self.insights_lag_hours < 0 or self.story_insights_lag_hours < 0:
+            raise ValueError("insights_lag_hours and story_insights_lag_hours must be zero or more")
+        if self.account_insights_max_range_days is not None and self.account_insights_max_range_days < 1:
+            raise ValueError("account_insights_max_range_days must be 1 or more, or None")
+        if not isinstance(self.retired_metrics, list) or not all(isinstance(m, str) for m in self.retired_metrics):
+            raise ValueError(f"retired_metrics must be a list of metric names, not {self.retired_metrics!r}")
 
     @property
     def window_seconds(self) -> int:

@@ -1,4 +1,4 @@
-"""The control API under ``/_emulator/``: reset, state, clock, faults, tokens, codes and callbacks.
+"""The control API under ``/_emulator/``: reset, state, clock, faults, tokens, codes, callbacks, media, accounts.
 
 Tests in other processes (a DAG run under a real scheduler) use it to steer the emulator.
 """
@@ -103,8 +103,9 @@ def control_routes(backend: EmulatorBackend) -> list[Route]:
             body = await _json_body(request)
             account = backend.find_account(body.get("user"))
             default_scope = (
-                "user_profile,user_media" if backend.config.api == "basic_display" else "instagram_business_basic"
-            )
+                "user_profile,user_media" if backend.config.api == "basic_display"
+                else "instagram_business_basic,instagram_business_manage_insights"
+            )  # fmt: skip
             redirect_uri, scopes = backend.validate_authorize({
                 "client_id": backend.app.client_id, "response_type": "code",
                 "redirect_uri": body.get("redirect_uri") or backend.app.redirect_uris[0],
@@ -143,6 +144,16 @@ def control_routes(backend: EmulatorBackend) -> list[Route]:
         except (TypeError, ValueError) as exc:
             return _bad(str(exc))
 
+    async def account(request: Request) -> Response:
+        """Change an account's ``followers_count`` or ``follows_count`` (e.g. below demographics' 100)."""
+        try:
+            body = await _json_body(request)
+            return JSONResponse(backend.edit_account(request.path_params["account_id"], body))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except (TypeError, ValueError) as exc:
+            return _bad(str(exc))
+
     prefix = "/_emulator"
     return [
         Route(f"{prefix}/reset", reset, methods=["POST"]),
@@ -156,4 +167,5 @@ def control_routes(backend: EmulatorBackend) -> list[Route]:
         Route(f"{prefix}/codes", codes, methods=["POST"]),
         Route(f"{prefix}/signed_request", signed_request, methods=["POST"]),
         Route(f"{prefix}/media/{{media_id}}", media, methods=["POST"]),
+        Route(f"{prefix}/accounts/{{account_id}}", account, methods=["POST"]),
     ]

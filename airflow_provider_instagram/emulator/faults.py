@@ -25,7 +25,7 @@ KINDS = frozenset({"latency", "http_error", "html", "graph_error", "truncated", 
 ENDPOINTS = frozenset(
     {
         "*", "oauth_authorize", "oauth_access_token", "access_token", "refresh_access_token",
-        "me", "node", "media_edge", "children", "cdn",
+        "me", "node", "media_edge", "children", "cdn", "stories", "media_insights", "account_insights",
     }
 )  # fmt: skip
 

@@ -7,7 +7,7 @@ import json
 import re
 import socket
 import struct
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Container, MutableMapping
 from typing import Any
 
 from starlette.requests import Request
@@ -43,8 +43,8 @@ def request_token(request: Request) -> str | None:
     return request.query_params.get("access_token")
 
 
-def classify(path: str) -> str:
-    """The endpoint name fault rules and call counters use."""
+def classify(path: str, accounts: Container[str] = ()) -> str:
+    """The endpoint name fault rules and call counters use; ``accounts`` tells account from media insights."""
     if path in _FIXED:
         return _FIXED[path]
     if path.startswith("/_emulator/"):
@@ -56,6 +56,10 @@ def classify(path: str) -> str:
         return "media_edge"
     if len(parts) == 2 and parts[1] == "children":
         return "children"
+    if len(parts) == 2 and parts[1] == "stories":
+        return "stories"
+    if len(parts) == 2 and parts[1] == "insights":
+        return "account_insights" if parts[0] == "me" or parts[0] in accounts else "media_insights"
     return "node"
 
 
@@ -73,7 +77,7 @@ class FaultAndVersionMiddleware:
         match = _VERSION.match(scope["path"])
         if match:
             scope = dict(scope, path=match.group(2), raw_path=match.group(2).encode(), ig_version=match.group(1))
-        endpoint = classify(scope["path"])
+        endpoint = classify(scope["path"], self.backend.accounts)
         if endpoint != "control":
             self.backend.count(endpoint)
             fault = self.backend.faults.next_fault(

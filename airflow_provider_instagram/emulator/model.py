@@ -15,7 +15,7 @@ class Media:
     owner_id: str
     username: str
     media_type: str  # IMAGE | VIDEO | CAROUSEL_ALBUM
-    media_product_type: str  # FEED | REELS
+    media_product_type: str  # FEED | REELS | STORY
     timestamp: int  # Unix seconds, UTC
     caption: str | None = None
     shortcode: str = ""
@@ -26,6 +26,7 @@ class Media:
     alt_text: str | None = None
     parent_id: str | None = None
     children: list[Media] = field(default_factory=list)
+    viewers: int | None = None  # a story's reach once saturated (the seed makes some stories too small for insights)
 
 
 @dataclass(slots=True)
@@ -40,6 +41,7 @@ class Account:
     followers_count: int
     follows_count: int
     media: list[Media] = field(default_factory=list)  # newest first
+    stories: list[Media] = field(default_factory=list)  # newest first; never on the media edge
 
 
 @dataclass(slots=True)

@@ -138,6 +138,8 @@ class Renderer:
             return self._file_url(item, "media")
         if name == "thumbnail_url":
             return self._file_url(item, "thumbnail") if item.media_type == "VIDEO" else None
+        if name == "permalink" and item.media_product_type == "STORY":
+            return f"https://www.instagram.com/stories/{item.username}/{item.id}/"
         if name == "permalink":
             kind = "reel" if item.media_product_type == "REELS" else "p"
             return f"https://www.instagram.com/{kind}/{item.shortcode}/"

@@ -88,6 +88,33 @@ def make_account(rng: random.Random, index: int) -> Account:
     )
 
 
+def make_story(rng: random.Random, account: Account, timestamp: int, position: int) -> Media:
+    """One story; every third one has fewer than 5 viewers, which Instagram answers with (#10) on insights."""
+    return Media(
+        id=_media_id(rng),
+        owner_id=account.id,
+        username=account.username,
+        media_type="VIDEO" if rng.random() < 0.4 else "IMAGE",
+        media_product_type="STORY",
+        timestamp=timestamp,
+        shortcode="".join(rng.choice(_SHORTCODE_ALPHABET) for _ in range(11)),
+        like_count=None,
+        comments_count=0,
+        is_comment_enabled=False,
+        viewers=rng.randint(0, 4) if position % 3 == 2 else rng.randint(50, 5_000),
+    )
+
+
+def seed_stories(config: EmulatorConfig, account: Account, index: int, anchor: int) -> list[Media]:
+    """``config.stories`` stories of the 23 h before ``anchor``, newest first.
+
+    They draw from a generator of their own, so that adding stories leaves every other seeded record as it was.
+    """
+    rng = random.Random(f"stories-{config.seed}-{index}")
+    stamps = sorted((anchor - rng.randrange(DAY - 3_600) for _ in range(config.stories)), reverse=True)
+    return [make_story(rng, account, ts, i) for i, ts in enumerate(stamps)]
+
+
 def seed_accounts(config: EmulatorConfig, anchor: int) -> list[Account]:
     """Build ``config.accounts`` accounts of ``config.media`` media each, newest first."""
     rng = random.Random(config.seed)
@@ -99,5 +126,6 @@ def seed_accounts(config: EmulatorConfig, anchor: int) -> list[Account]:
             account.id = str(config.account_ids[index])  # after make_account: the rest of the seed stays the same
         stamps = sorted((anchor - rng.randrange(span) for _ in range(config.media)), reverse=True)
         account.media = [make_media(rng, account, ts) for ts in stamps]
+        account.stories = seed_stories(config, account, index, anchor)
         accounts.append(account)
     return accounts

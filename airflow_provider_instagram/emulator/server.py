@@ -189,6 +189,10 @@ class EmulatorClient:
         """Change a media's ``like_count``, ``comments_count``, ``caption`` or ``id``; ``deleted=True`` deletes it."""
         return dict(self._call("POST", f"media/{media_id}", changes))
 
+    def edit_account(self, account_id: str, **changes: Any) -> dict[str, Any]:
+        """Change an account's ``followers_count`` or ``follows_count``."""
+        return dict(self._call("POST", f"accounts/{account_id}", changes))
+
     def issue_code(self, user: str | None = None, redirect_uri: str | None = None, scope: str | None = None) -> str:
         return str(self._call("POST", "codes", {"user": user, "redirect_uri": redirect_uri, "scope": scope})["code"])
 

@@ -103,7 +103,7 @@ def test_code_is_single_use_and_errors_use_the_old_format(api: Api) -> None:
     status, body = exchange(api, code)
     assert status == 200
     assert body["data"][0]["access_token"].startswith("IGAA")
-    assert body["data"][0]["permissions"] == "instagram_business_basic"
+    assert body["data"][0]["permissions"] == "instagram_business_basic,instagram_business_manage_insights"
     assert isinstance(body["data"][0]["user_id"], str)
     status, body = exchange(api, code)
     assert status == 400

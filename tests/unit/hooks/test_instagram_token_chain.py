@@ -48,7 +48,8 @@ def test_whole_chain_from_code_to_long_lived(connect, emulator_client: EmulatorC
 def test_exchange_code_strips_the_hash_and_reports_permissions(connect, emulator_client: EmulatorClient) -> None:
     hook = connect(token="")
     short = hook.exchange_code(emulator_client.issue_code() + "#_")
-    assert short.expires_in == 3600 and short.permissions == ("instagram_business_basic",)
+    assert short.expires_in == 3600
+    assert short.permissions == ("instagram_business_basic", "instagram_business_manage_insights")
     with pytest.raises(InstagramAuthError, match="Matching code was not found") as info:
         hook.exchange_code("AQnotacode")
     assert info.value.endpoint == "POST /oauth/access_token"
