@@ -207,7 +207,15 @@ def demographics_entry(account: Account, name: str, query: InsightsQuery) -> dic
 
 
 def account_insights(config: EmulatorConfig, account: Account, query: InsightsQuery, now: float) -> dict[str, Any]:
-    """The answer of ``GET /<ig-user-id>/insights`` at ``now``, or the ``GraphError`` Instagram gives."""
+    """The answer of ``GET /<ig-user-id>/insights`` at ``now``.
+
+    :param config: the emulator's switches (``retired_metrics``, lag, range limit, ``serve_follower_count``).
+    :param account: the account asked about.
+    :param query: the request's metrics, period, metric type, breakdown, timeframe, range and API version.
+    :param now: the emulator's clock.
+    :return: ``{"data": [...]}``, empty when no day of the range has data (or the audience is too small).
+    :raises GraphError: at the first bad metric or parameter.
+    """
     today = utc_day(now)
     for index, name in enumerate(query.metrics):
         check_account_metric(index, name, query, config, today)

@@ -146,7 +146,13 @@ def unit(*parts: object) -> float:
 
 
 def split(total: int, keys: Sequence[str], salt: str, skew: float = 1.0) -> list[int]:
-    """Share ``total`` among ``keys`` deterministically; the parts always sum to ``total``."""
+    """Share ``total`` among ``keys`` deterministically; the parts always sum to ``total``.
+
+    :param total: what to share.
+    :param keys: the dimension values, one part each.
+    :param salt: makes the shares differ per media, metric and dimension.
+    :param skew: above 1, a few keys take most (demographics).
+    """
     weights = [0.02 + unit(salt, key) ** skew for key in keys]
     raw = [total * w / sum(weights) for w in weights]
     parts = [math.floor(r) for r in raw]
@@ -244,7 +250,15 @@ def media_entry(item: Media, name: str, value: int, breakdown: str | None) -> di
 
 
 def media_insights(config: EmulatorConfig, item: Media, query: InsightsQuery, now: float) -> dict[str, Any]:
-    """The answer of ``GET /<media-id>/insights`` at ``now``, or the ``GraphError`` Instagram gives."""
+    """The answer of ``GET /<media-id>/insights`` at ``now``.
+
+    :param config: the emulator's switches (``retired_metrics``, lags, ``business_conversion_time``).
+    :param item: the media asked about.
+    :param query: the request's metrics, breakdown and API version.
+    :param now: the emulator's clock.
+    :return: ``{"data": [...]}``, empty while the media has no data yet.
+    :raises GraphError: at the first bad metric, or for media without insights (children, 2108006, small stories).
+    """
     if item.parent_id is not None:
         raise invalid_parameter("Insights are not available for carousel album children")
     check_media_metrics(query, item, config, utc_day(now))
