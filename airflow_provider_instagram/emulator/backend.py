@@ -427,9 +427,15 @@ class EmulatorBackend:
             if self.config.api == "basic_display":
                 raise errors.invalid_parameter("Tried accessing nonexisting field (insights)")
             require_insights_scope(token, self.config)
+            config = self.config
+            if (
+                config.retired_metrics
+                and self.call_counts.get("media_insights", 0) <= config.retire_after_insights_calls
+            ):
+                config = config.replace(retired_metrics=[])  # not yet: a retirement in the middle of a run
             if node_id == "me" or node_id in self.accounts:
-                return account_insights(self.config, self.account_for(token, node_id), query, self.now())
-            return media_insights(self.config, self.media_for(token, node_id), query, self.now())
+                return account_insights(config, self.account_for(token, node_id), query, self.now())
+            return media_insights(config, self.media_for(token, node_id), query, self.now())
 
     def edit_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change an account's ``followers_count`` or ``follows_count`` (a small account has no demographics)."""

@@ -55,6 +55,9 @@ class EmulatorConfig:
         and the media node, never by the media edge; a third of them have fewer than 5 viewers).
     :param retired_metrics: insights metrics refused as "no longer supported" from now on, on every version (a
         deprecation injected mid-run through ``PATCH /_emulator/config``).
+    :param retire_after_insights_calls: ``retired_metrics`` take effect only once the emulator has counted more than
+        this many ``media_insights`` calls (its call counter, which a reset or ``DELETE /_emulator/calls`` clears):
+        a retirement in the middle of a run, at a call a test can name (0: at once).
     :param business_conversion_time: Unix time the accounts became professional accounts; media created before it
         answer insights with subcode 2108006. ``None``: no media is that old.
     :param insights_lag_hours: media younger than this, and account days ending within it, have no insights yet
@@ -98,6 +101,7 @@ class EmulatorConfig:
     account_ids: list[str] = field(default_factory=list)
     stories: int = 0
     retired_metrics: list[str] = field(default_factory=list)
+    retire_after_insights_calls: int = 0
     business_conversion_time: float | None = None
     insights_lag_hours: float = 24.0
     story_insights_lag_hours: float = 0.0

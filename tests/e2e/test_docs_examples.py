@@ -104,4 +104,14 @@ def test_the_docs_onboard_an_account_then_export_and_load_it(
         cursor.execute("SELECT user_id, count(*) FROM instagram_media GROUP BY user_id")
         assert dict(cursor.fetchall()) == {account["user_id"]: exported["rows"]}
     states = {ti["task_id"]: ti["state"] for ti in airflow_server.task_instances(DAG_ID, run_id)}
-    assert states == {"export_media": "success", "load": "success", "example_task_0": "success"}
+    assert states == {"export_media": "success", "load": "success", "export_insights": "success",
+                      "load_insights": "success", "example_task_0": "success"}  # fmt: skip
+    insights = airflow_server.xcom(DAG_ID, run_id, "export_insights")
+    assert insights["media_read"] == insights["media_known"] == 40 and not insights["metrics_dropped"]
+    (query,) = examples("sql")  # the dashboard's query of docs/insights.md, on what the run loaded
+    with psycopg2.connect(**deployment["dsn"]) as db, db.cursor() as cursor:
+        cursor.execute(query.code)
+        weekly = cursor.fetchall()
+    assert len(weekly) == 40, "one row per post and week: every post was read once, this week"
+    assert all((reach is None) == (saves is None) for _, _, reach, saves in weekly)
+    assert len([row for row in weekly if row[2] is not None]) >= 35  # the newest posts have no data yet (24 h)

@@ -329,6 +329,14 @@ def test_a_metric_retired_mid_run_fails_at_once_and_reset_round_trips(pinned: Ap
     assert "no longer supported: likes" in error(insights(pinned, item["id"], metric="likes"))["message"]
 
 
+def test_a_retirement_can_wait_for_a_named_call_of_the_run(pinned: Api) -> None:
+    item = old(pinned, "FEED", "IMAGE")
+    pinned.control.reset_calls()
+    pinned.control.configure(retired_metrics=["saved"], retire_after_insights_calls=2)
+    assert [bool(data(insights(pinned, item["id"], metric="saved"))) for _ in range(2)] == [True, True]
+    assert "no longer supported: saved" in error(insights(pinned, item["id"], metric="saved"))["message"]
+
+
 def test_basic_display_has_no_insights_edge(api: Api) -> None:
     api.reset(api="basic_display", clock=CLOCK)
     item = data(api.get("/me/media", api.token))[0]
