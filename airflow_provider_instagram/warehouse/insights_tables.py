@@ -8,6 +8,8 @@ one statement per table through the key's index.
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from airflow_provider_instagram.insights.schema import (
     ACCOUNT_INSIGHTS,
     ACCOUNT_INSIGHTS_SCHEMA,
@@ -18,44 +20,30 @@ from airflow_provider_instagram.insights.schema import (
 )
 from airflow_provider_instagram.warehouse.tables import TableSpec
 
-BREAKDOWN = ("breakdown", "breakdown_value")
+
+def _long_table(
+    prefix: str, folder: str, schema: pa.Schema, metric_key: tuple[str, ...], day: str,
+    indexes: tuple[tuple[str, ...], ...] = (),
+) -> TableSpec:  # fmt: skip
+    """A long-format table: keyed by the account, ``metric_key``, the breakdown and its value, then the day."""
+    key = ("user_id", *metric_key, "breakdown", "breakdown_value", day)
+    return TableSpec(f"{prefix}{folder}", folder, schema, key, "user_id", day, indexes)
 
 
 def media_insights_table_spec(prefix: str = "instagram_") -> TableSpec:
     """Media metrics as read on a snapshot day: one row per media, metric, breakdown value and snapshot day."""
-    return TableSpec(
-        f"{prefix}{MEDIA_INSIGHTS}",
-        MEDIA_INSIGHTS,
-        MEDIA_INSIGHTS_SCHEMA,
-        ("user_id", "media_id", "metric", *BREAKDOWN, "snapshot_day"),
-        "user_id",
-        "snapshot_day",
-        (("user_id", "media_id"),),
-    )
+    by_media = (("user_id", "media_id"),)
+    return _long_table(prefix, MEDIA_INSIGHTS, MEDIA_INSIGHTS_SCHEMA, ("media_id", "metric"), "snapshot_day", by_media)
 
 
 def account_insights_table_spec(prefix: str = "instagram_") -> TableSpec:
     """The account's metrics per day: one row per metric, period, breakdown value and day."""
-    return TableSpec(
-        f"{prefix}{ACCOUNT_INSIGHTS}",
-        ACCOUNT_INSIGHTS,
-        ACCOUNT_INSIGHTS_SCHEMA,
-        ("user_id", "metric", "period", *BREAKDOWN, "day"),
-        "user_id",
-        "day",
-    )
+    return _long_table(prefix, ACCOUNT_INSIGHTS, ACCOUNT_INSIGHTS_SCHEMA, ("metric", "period"), "day")
 
 
 def audience_table_spec(prefix: str = "instagram_") -> TableSpec:
     """The audience as read on a snapshot day: one row per metric, timeframe, breakdown value and snapshot day."""
-    return TableSpec(
-        f"{prefix}{AUDIENCE}",
-        AUDIENCE,
-        AUDIENCE_SCHEMA,
-        ("user_id", "metric", "timeframe", *BREAKDOWN, "snapshot_day"),
-        "user_id",
-        "snapshot_day",
-    )
+    return _long_table(prefix, AUDIENCE, AUDIENCE_SCHEMA, ("metric", "timeframe"), "snapshot_day")
 
 
 def insights_table_specs(prefix: str = "instagram_") -> tuple[TableSpec, TableSpec, TableSpec]:
