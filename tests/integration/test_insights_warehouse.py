@@ -14,7 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from airflow.sdk import ObjectStoragePath
+from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_provider_instagram.account.gate import PublishGate
+from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.deletion.purge import delete_files, delete_rows, user_tables
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
 from airflow_provider_instagram.export.staging import StagedFiles
@@ -192,7 +195,6 @@ def test_a_rerun_deletes_the_days_rows_the_files_no_longer_hold_and_no_other_day
 
     deleted = {t["table"]: t["deleted"] for t in summary["tables"]}
     assert deleted == {MEDIA_T: 2, AUDIENCE_T: 1, ACCOUNT_T: 1}
-    on = lambda rows, i, day: {r for r in rows if r[i] == day.isoformat()}  # noqa: E731
     media_now, account_now = table(warehouse, MEDIA_T, MEDIA_COLS), table(warehouse, ACCOUNT_T, ACCOUNT_COLS)
     assert on(media_now, 8, NOV_27) == expected([media("m1", "reach", 25.0, NOV_27)], MEDIA_COLS)
     for day in (NOV_26, NOV_28):  # the days before and after: as they were
@@ -201,6 +203,11 @@ def test_a_rerun_deletes_the_days_rows_the_files_no_longer_hold_and_no_other_day
     audience_now = table(warehouse, AUDIENCE_T, AUDIENCE_COLS)
     assert {(r[4], r[5]) for r in audience_now} == {("DE", "2026-11-26"), ("FR", "2026-11-26"), ("DE", "2026-11-27"),
                                                     ("DE", "2026-11-28"), ("FR", "2026-11-28")}  # fmt: skip
+
+
+def on(rows: set[tuple[Any, ...]], column: int, day: date) -> set[tuple[Any, ...]]:
+    """The rows whose ``column`` is ``day``."""
+    return {row for row in rows if row[column] == day.isoformat()}
 
 
 def test_without_a_demographics_part_the_days_demographics_stay(warehouse: Warehouse, exported: Exported) -> None:
@@ -322,3 +329,39 @@ def test_days_are_compared_as_days_next_to_the_media_timestamp(warehouse: Wareho
 
     assert summary["tables"][0]["deleted"] == 1
     assert warehouse.rows(f"SELECT value FROM {MEDIA_T}") == [(2.0,)]
+
+
+class GatedLoad(InstagramInsightsToSqlOperator):
+    """The load, with Meta's data-deletion callback landing at the ``marks_at``-th look at the account's record."""
+
+    marks_at: int
+
+    def publish_gate(self) -> PublishGate:
+        reads = [0]
+
+        def read(conn_id: str) -> AccountRecord:
+            reads[0] += 1
+            if reads[0] < self.marks_at:
+                return AccountRecord(conn_id, user_id=USER)
+            return AccountRecord(conn_id, user_id=USER, status="revoked", deletion_requested_at=READ_AT)
+
+        return PublishGate("instagram_default", read=read)
+
+
+@pytest.mark.parametrize("when", [1, 2], ids=["before-the-commit", "after-the-commit"])
+def test_a_load_never_leaves_insights_of_an_account_whose_deletion_was_requested_meanwhile(
+    warehouse: Warehouse, exported: Exported, when: int
+) -> None:
+    exported.media(NOV_28, [media("m1", "reach", 1.0, NOV_28)])
+    exported.account(NOV_28, [account("reach", 2.0, NOV_28)])
+    exported.media(NOV_28, [media("m1", "reach", 1.0, NOV_28, user=OTHER)], user=OTHER)
+    exported.load(NOV_28, user=OTHER)
+    operator = GatedLoad(task_id="load_insights", source=exported.uri, sql_conn_id=CONN_ID, user_id=USER,
+                         snapshot_day="2026-11-28", account_first_day="2026-11-28")  # fmt: skip
+    operator.marks_at = when
+
+    with pytest.raises(AirflowSkipException, match="nothing was published" if when == 1 else "removed again"):
+        operator.execute({})  # type: ignore[arg-type]
+
+    assert warehouse.count(MEDIA_T, USER) == 0 and warehouse.count(MEDIA_T, OTHER) == 1
+    assert ACCOUNT_T not in warehouse.tables() if when == 1 else warehouse.count(ACCOUNT_T, USER) == 0
