@@ -165,6 +165,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_instagram.operators.media",
                     "airflow_provider_instagram.operators.warehouse",
+                    "airflow_provider_instagram.operators.insights_warehouse",
                 ],
             }
         ],

@@ -17,8 +17,9 @@ DOC = """
 ### Instagram data deletion
 
 Started by Meta's data-deletion callback (`/instagram/meta/data-deletion` on the API server), or by hand with
-`{{"user_ids": ["<id>"]}}`. Deletes the users' exported files and media files (`media/`, `profiles/`, `files/` and
-staging folders under `user_id=<id>`) from the export destination, and their rows from the warehouse tables.
+`{{"user_ids": ["<id>"]}}`. Deletes the users' exported files and media files (`media/`, `profiles/`, `files/`, the
+insights folders and staging folders under `user_id=<id>`) from the export destination, and their rows from the
+warehouse tables (media, profiles and the three insights tables).
 The run's state is what the request's status page shows: running = pending, success = done, failed = failed.
 A run with no `user_ids` (a replayed request, or the trigger form left empty) deletes nothing and succeeds, saying so
 in its log.
@@ -80,7 +81,7 @@ def create_data_deletion_dag(
         def delete_rows(params: dict[str, Any]) -> dict[str, int]:
             """Delete the users' rows from the warehouse tables, if a warehouse is set."""
             from airflow_provider_instagram.deletion.purge import delete_rows as purge
-            from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
+            from airflow_provider_instagram.deletion.purge import user_tables
 
             user_ids = requested_user_ids(params)
             if not user_ids:
@@ -94,8 +95,7 @@ def create_data_deletion_dag(
             hook: Any = BaseHook.get_connection(sql_conn_id).get_hook()
             connection = hook.get_conn()
             try:
-                tables = (media_table_spec(table_prefix), profile_table_spec(table_prefix))
-                counts = purge(connection, user_ids, getattr(hook, "placeholder", "%s"), tables)
+                counts = purge(connection, user_ids, getattr(hook, "placeholder", "%s"), user_tables(table_prefix))
             finally:
                 connection.close()
             log.info("Request %s: rows deleted %s", params.get("confirmation_code") or "-", counts)

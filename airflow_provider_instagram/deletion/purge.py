@@ -11,7 +11,9 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_instagram.account.ids import is_plain_id
 from airflow_provider_instagram.exceptions import InvalidIdError
 from airflow_provider_instagram.export.staging import STAGING_DIR, public_uri
+from airflow_provider_instagram.insights.schema import INSIGHTS_FOLDERS
 from airflow_provider_instagram.warehouse.dialects import dialect_of
+from airflow_provider_instagram.warehouse.insights_tables import insights_table_specs
 from airflow_provider_instagram.warehouse.tables import (
     TableSpec,
     existing_columns,
@@ -22,7 +24,15 @@ from airflow_provider_instagram.warehouse.tables import (
 log = logging.getLogger(__name__)
 
 # The export's top-level folders that hold one sub-folder per account (``<folder>/user_id=<id>/``).
-USER_FOLDERS = ("media", "profiles", "files", STAGING_DIR)
+USER_FOLDERS = ("media", "profiles", "files", STAGING_DIR, *INSIGHTS_FOLDERS)
+
+
+def user_tables(prefix: str = "instagram_") -> tuple[TableSpec, ...]:
+    """Every warehouse table that holds rows of an account: what deleting its data empties of them.
+
+    :param prefix: the tables' prefix, as given to the loads.
+    """
+    return media_table_spec(prefix), profile_table_spec(prefix), *insights_table_specs(prefix)
 
 
 def checked_user_ids(user_ids: Iterable[Any]) -> list[str]:
@@ -56,13 +66,14 @@ def delete_files(root: ObjectStoragePath, user_ids: Iterable[str]) -> list[str]:
 
 def delete_rows(connection: Any, user_ids: Iterable[str], placeholder: str = "%s",
                 tables: Iterable[TableSpec] | None = None) -> dict[str, int]:  # fmt: skip
-    """Delete the users' rows from the warehouse tables that exist, in one transaction; rows deleted per table."""
+    """Delete the users' rows from the warehouse tables that exist (default: :func:`user_tables`), in one
+    transaction; rows deleted per table."""
     dialect = dialect_of(connection, placeholder)
     ids = checked_user_ids(user_ids)
     counts: dict[str, int] = {}
     cursor = connection if dialect.name == "duckdb" else connection.cursor()
     try:
-        for spec in tables or (media_table_spec(), profile_table_spec()):
+        for spec in tables or user_tables():
             if not existing_columns(cursor, dialect, spec.name):
                 continue
             counts[spec.name] = 0

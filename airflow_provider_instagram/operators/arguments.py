@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, ObjectStoragePath
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 TEMPLATE = re.compile(r"{{|{%")
 __all__ = [
-    "TEMPLATE", "as_datetime", "checked_unless_templated", "public_uri", "run_window", "storage_path", "usable_account",
+    "TEMPLATE", "as_date", "as_datetime", "checked_unless_templated", "public_uri", "run_window", "storage_path",
+    "usable_account",
 ]  # fmt: skip
 
 
@@ -42,6 +43,24 @@ def as_datetime(value: Any, name: str) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         raise ValueError(f"{name} {value!r} is not an ISO 8601 datetime (e.g. 2026-11-28T00:00:00+00:00)") from None
+
+
+def as_date(value: Any, name: str) -> date | None:
+    """``value`` as a calendar day (``None`` when empty): an ISO 8601 date such as ``{{ ds }}`` renders, a
+    ``date``, or a ``datetime`` (its UTC day when it has a zone).
+
+    :raises ValueError: naming the argument and the format expected.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO 8601 date (e.g. 2026-11-28, or '{{{{ ds }}}}')") from None
 
 
 def run_window(

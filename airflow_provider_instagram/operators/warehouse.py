@@ -5,36 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook, BaseOperator, ObjectStoragePath
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_instagram.account.gate import PublishGate
-from airflow_provider_instagram.account.ids import checked_id
-from airflow_provider_instagram.deletion.purge import delete_rows
-from airflow_provider_instagram.exceptions import AccountRevokedError, InstagramConfigError
-from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.operators.arguments import (
-    TEMPLATE,
     checked_unless_templated,
     public_uri,
     run_window,
     storage_path,
 )
-from airflow_provider_instagram.operators.lineage import LoadLineage, nothing
+from airflow_provider_instagram.operators.sql_load import BaseInstagramToSqlOperator
 from airflow_provider_instagram.options import BATCH_ROWS, LOOKBACK_DAYS
 from airflow_provider_instagram.schema import profiles_in_todays_terms
-from airflow_provider_instagram.warehouse.dialects import dialect_of
-from airflow_provider_instagram.warehouse.load import TableBatches, WarehouseLoader
+from airflow_provider_instagram.warehouse.load import TableBatches
 from airflow_provider_instagram.warehouse.source import ExportedParts, part_batches
 from airflow_provider_instagram.warehouse.tables import media_table_spec, profile_table_spec
 
 if TYPE_CHECKING:
-    from airflow.providers.common.sql.hooks.sql import DbApiHook
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
-class InstagramExportToSqlOperator(BaseOperator):
+class InstagramExportToSqlOperator(BaseInstagramToSqlOperator):
     """Load one account's exported media and profiles (``InstagramMediaToStorageOperator``'s files) into SQL tables.
 
     Tables ``<prefix>media`` (key ``user_id, id``) and ``<prefix>profiles`` (key ``id, exported_at``) are
@@ -68,7 +58,6 @@ class InstagramExportToSqlOperator(BaseOperator):
     template_fields: Sequence[str] = (
         "source", "sql_conn_id", "user_id", "instagram_conn_id", "since", "until", "lookback_days", "batch_rows",
     )  # fmt: skip
-    ui_color = "#d8e8f7"
 
     def __init__(
         self, *, source: str | ObjectStoragePath, sql_conn_id: str, user_id: str | None = None,
@@ -76,18 +65,12 @@ class InstagramExportToSqlOperator(BaseOperator):
         full_snapshot: bool = False, table_prefix: str = "instagram_", batch_rows: int | str = 10_000,
         hook_params: dict[str, Any] | None = None, **kwargs: Any,
     ) -> None:  # fmt: skip
-        super().__init__(**kwargs)
-        if user_id and not TEMPLATE.search(str(user_id)):
-            checked_id(user_id, "user_id")
-        if not table_prefix.replace("_", "").isalnum():
-            raise ValueError(f"table_prefix {table_prefix!r} may hold only letters, digits and underscores")
-        self.source, self.sql_conn_id, self.user_id = source, sql_conn_id, user_id
-        self.instagram_conn_id, self.since, self.until = instagram_conn_id, since, until
-        self.full_snapshot, self.table_prefix = full_snapshot, table_prefix
+        super().__init__(
+            source=source, sql_conn_id=sql_conn_id, user_id=user_id, instagram_conn_id=instagram_conn_id,
+            table_prefix=table_prefix, batch_rows=batch_rows, hook_params=hook_params, **kwargs,
+        )  # fmt: skip
+        self.since, self.until, self.full_snapshot = since, until, full_snapshot
         self.lookback_days = checked_unless_templated(LOOKBACK_DAYS, lookback_days)
-        self.batch_rows = checked_unless_templated(BATCH_ROWS, batch_rows)
-        self.hook_params = hook_params or {}
-        self._lineage: tuple[DbApiHook, LoadLineage] | None = None  # what execute read and loaded, for OpenLineage
 
     def execute(self, context: Context) -> dict[str, Any]:
         batch_rows = BATCH_ROWS.check(self.batch_rows)  # rendered templates are checked here, before any I/O
@@ -103,70 +86,20 @@ class InstagramExportToSqlOperator(BaseOperator):
         self.log.info("Loading user %s, %s: %d media and %d profile part(s) from %s into %s",
                       user_id, window.describe(), len(media_parts), len(profile_parts), public_uri(source),
                       self.sql_conn_id)  # fmt: skip
-        hook = self.sql_hook()
-        gate = self.publish_gate()
-        connection = hook.get_conn()
-        try:
-            loads = WarehouseLoader(connection, dialect_of(connection, hook.placeholder)).load(
-                user_id,
-                [
-                    TableBatches(media, part_batches(media_parts, media.schema, batch_rows), days),
-                    TableBatches(
-                        profiles,
-                        map(profiles_in_todays_terms, part_batches(profile_parts, profiles.schema, batch_rows)),
-                    ),
-                ],
-                before_commit=gate.check if gate else lambda: None,
-            )
-            if gate and gate.deletion_requested():  # arrived while the rows were committed: take them back
-                delete_rows(connection, [user_id], hook.placeholder, (media, profiles))
-                raise AirflowSkipException(gate.deletion_note())
-        except AccountRevokedError as exc:
-            raise AirflowSkipException(str(exc)) from None
-        finally:
-            connection.close()
+        loads = self.load_tables(
+            user_id,
+            source,
+            ("media", "profiles") if profile_parts else ("media",),
+            [
+                TableBatches(media, part_batches(media_parts, media.schema, batch_rows), days),
+                TableBatches(
+                    profiles, map(profiles_in_todays_terms, part_batches(profile_parts, profiles.schema, batch_rows))
+                ),
+            ],
+        )
         summary = {
             "user_id": user_id, "window": window.describe(), "sql_conn_id": self.sql_conn_id,
             "tables": [load.to_dict() for load in loads],
         }  # fmt: skip
-        read = ("media", "profiles") if profile_parts else ("media",)
-        self._lineage = hook, LoadLineage(public_uri(source), user_id, read, tuple(load.table for load in loads))
         self.log.info("Loaded %s", summary)
         return summary
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
-        """OpenLineage (only asked for when apache-airflow-providers-openlineage is installed): the export's
-        ``user_id=`` partitions read as inputs, the tables loaded as outputs (named in ``operators/lineage.py``, with
-        the SQL hook's own naming where it has one); none when nothing was loaded (skipped or failed)."""
-        if self._lineage is None:
-            return nothing()
-        hook, lineage = self._lineage
-        return lineage.operator_lineage(hook, BaseHook.get_connection(self.sql_conn_id))
-
-    def publish_gate(self) -> PublishGate | None:
-        """What is asked, right before and after the commit, whether the account's data may still be loaded
-        (``None`` without ``instagram_conn_id``: a load by ``user_id`` alone has no connection to ask)."""
-        return PublishGate(self.instagram_conn_id) if self.instagram_conn_id else None
-
-    def sql_hook(self) -> DbApiHook:
-        """The SQL connection's common.sql hook, or an error that names the connection and the fix."""
-        from airflow.providers.common.sql.hooks.sql import DbApiHook
-
-        connection = BaseHook.get_connection(self.sql_conn_id)
-        hook = connection.get_hook(hook_params=self.hook_params)
-        if not isinstance(hook, DbApiHook):
-            raise InstagramConfigError(
-                f"Connection {self.sql_conn_id!r} (type {connection.conn_type!r}) has no SQL hook: use a postgres, "
-                "sqlite, duckdb or other common.sql connection, and install its provider package"
-            )
-        return hook
-
-    def _user_id(self) -> str:
-        """The account's id, checked before it names a folder to read: the argument, else the connection's
-        ``user_id`` extra, else (a connection the refresh has not confirmed yet) what ``/me`` answers."""
-        if self.user_id:
-            return checked_id(self.user_id, "user_id")
-        if not self.instagram_conn_id:
-            raise InstagramConfigError("Give user_id, or instagram_conn_id to read the user id from")
-        hook = InstagramHook(instagram_conn_id=self.instagram_conn_id)
-        return hook.account_user_id()

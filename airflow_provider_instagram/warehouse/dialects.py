@@ -26,22 +26,27 @@ class Dialect:
     :param name: ``postgresql``, ``sqlite``, ``duckdb`` or ``ansi``.
     :param placeholder: the driver's parameter marker (``%s`` or ``?``).
     :param timestamp_type: the column type of UTC timestamps.
+    :param date_type: the column type of calendar days (Arrow ``date32``).
     :param merge: ``on_conflict`` (PostgreSQL, SQLite, DuckDB) or ``merge`` (ANSI ``MERGE``).
     :param bulk: ``copy`` (PostgreSQL), ``arrow`` (DuckDB) or ``executemany``.
-    :param timestamps_as_text: store timestamps as ISO-8601 text (SQLite has no timestamp type).
+    :param times_as_text: store timestamps and days as ISO-8601 text (SQLite has neither type):
+        ``2026-11-28T10:00:05.000000Z`` and ``2026-11-28``, which sort and compare as time.
     """
 
     name: str
     placeholder: str = "%s"
     timestamp_type: str = "TIMESTAMP WITH TIME ZONE"
+    date_type: str = "DATE"
     merge: str = "merge"
     bulk: str = "executemany"
-    timestamps_as_text: bool = False
+    times_as_text: bool = False
 
     def column_type(self, arrow_type: pa.DataType) -> str:
         """The SQL type of an export column."""
         if pa.types.is_timestamp(arrow_type):
             return self.timestamp_type
+        if pa.types.is_date(arrow_type):
+            return self.date_type
         if pa.types.is_boolean(arrow_type):
             return "BOOLEAN"
         if pa.types.is_integer(arrow_type):
@@ -77,7 +82,9 @@ class Dialect:
 
 
 POSTGRESQL = Dialect("postgresql", merge="on_conflict", bulk="copy")
-SQLITE = Dialect("sqlite", placeholder="?", timestamp_type="TEXT", merge="on_conflict", timestamps_as_text=True)
+SQLITE = Dialect(
+    "sqlite", placeholder="?", timestamp_type="TEXT", date_type="TEXT", merge="on_conflict", times_as_text=True
+)
 DUCKDB = Dialect("duckdb", placeholder="?", timestamp_type="TIMESTAMPTZ", merge="on_conflict", bulk="arrow")
 
 

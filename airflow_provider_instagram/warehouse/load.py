@@ -73,11 +73,14 @@ class WarehouseLoader:
         self.connection, self.dialect = connection, dialect
 
     def load(
-        self, user_id: str, tables: Iterable[TableBatches], before_commit: Callable[[], None] = lambda: None
-    ) -> list[TableLoad]:
+        self, user_id: str, tables: Iterable[TableBatches], before_commit: Callable[[], None] = lambda: None,
+        after_tables: Callable[[Any], None] = lambda cursor: None,
+    ) -> list[TableLoad]:  # fmt: skip
         """Stage, merge and prune every table; commit once. Any error rolls everything back and is re-raised.
 
         :param before_commit: called right before the commit; whatever it raises rolls the load back.
+        :param after_tables: called with the cursor once every table is loaded, before ``before_commit``: further
+            statements in the same transaction (a view rebuilt over the tables).
         """
         # A DuckDB "cursor" is a second connection with its own transaction: use the connection itself.
         cursor = self.connection if self.dialect.name == "duckdb" else self.connection.cursor()
@@ -85,6 +88,7 @@ class WarehouseLoader:
             if self.dialect.name in ("sqlite", "duckdb"):  # their drivers would run DDL outside a transaction
                 cursor.execute("BEGIN")
             loads = [self._load_table(cursor, user_id, table) for table in tables]
+            after_tables(cursor)
             before_commit()
             self.connection.commit()
         except BaseException:
@@ -137,8 +141,8 @@ class WarehouseLoader:
             cursor.execute(f"INSERT INTO {quote(staging)} SELECT * FROM _instagram_batch")
             cursor.unregister("_instagram_batch")
             return
-        if self.dialect.timestamps_as_text:
-            batch = timestamps_as_text(batch)
+        if self.dialect.times_as_text:
+            batch = times_as_text(batch)
         marks = ", ".join([self.dialect.placeholder] * batch.num_columns)
         rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
         cursor.executemany(f"INSERT INTO {quote(staging)} ({_cols(spec.columns)}) VALUES ({marks})", rows)
@@ -149,26 +153,32 @@ class WarehouseLoader:
         target, time_col = quote(spec.name), quote(spec.time_column)
         where, params = [f"{target}.{quote(spec.owner)} = {mark}"], [user_id]
         if days is not None:
-            low, high = _bounds(days)
+            time_type = spec.schema.field(spec.time_column).type
             where.append(f"{target}.{time_col} >= {mark} AND {target}.{time_col} < {mark}")
-            params += [self._time_param(low), self._time_param(high)]
+            params += [self._day_start(day, time_type) for day in _bounds(days)]
         match = " AND ".join(f"s.{quote(k)} = {target}.{quote(k)}" for k in spec.key)
         where.append(f"NOT EXISTS (SELECT 1 FROM {quote(staging)} s WHERE {match})")
         cursor.execute(f"DELETE FROM {target} WHERE {' AND '.join(where)}", tuple(params))
         return max(int(cursor.rowcount), 0)
 
-    def _time_param(self, value: datetime) -> Any:
-        return format_timestamp(value) if self.dialect.timestamps_as_text else value
+    def _day_start(self, day: date, column_type: pa.DataType) -> Any:
+        """The start of ``day`` as a time column of ``column_type`` holds it: the day itself in a ``DATE`` column, UTC
+        midnight in a timestamp one; ISO-8601 text where times are text (``2026-11-28`` and
+        ``2026-11-28T00:00:00.000000Z``: a day compared with a timestamp's text would be wrong)."""
+        if pa.types.is_date(column_type):
+            return day.isoformat() if self.dialect.times_as_text else day
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return format_timestamp(start) if self.dialect.times_as_text else start
 
 
 def _cols(names: Iterable[str]) -> str:
     return ", ".join(quote(n) for n in names)
 
 
-def _bounds(days: Iterable[date]) -> tuple[datetime, datetime]:
-    first, last = min(days), max(days)
-    low = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    return low, datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+def _bounds(days: Iterable[date]) -> tuple[date, date]:
+    """The first of ``days`` and the day after the last: the half-open range they span."""
+    days = list(days)
+    return min(days), max(days) + timedelta(days=1)
 
 
 TEXT_TIMESTAMP = "%Y-%m-%dT%H:%M:%S"  # + microseconds and Z: sorts and compares as text
@@ -178,13 +188,16 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime(TEXT_TIMESTAMP + ".%fZ")
 
 
-def timestamps_as_text(batch: pa.Table) -> pa.Table:
-    """Timestamp columns as ISO-8601 text with microseconds (SQLite has no timestamp type)."""
+def times_as_text(batch: pa.Table) -> pa.Table:
+    """Timestamp columns as ISO-8601 text with microseconds, date columns as ``YYYY-MM-DD`` (SQLite has neither
+    type)."""
     for i, field in enumerate(batch.schema):
         if pa.types.is_timestamp(field.type):
             # strftime's %S prints the seconds with the fraction: 2026-11-28T10:00:05.000000
             text = pc.binary_join_element_wise(pc.strftime(batch.column(i), format=TEXT_TIMESTAMP), "Z", "")
             batch = batch.set_column(i, pa.field(field.name, pa.string()), text)
+        elif pa.types.is_date(field.type):
+            batch = batch.set_column(i, pa.field(field.name, pa.string()), batch.column(i).cast(pa.string()))
     return batch
 
 

@@ -23,11 +23,11 @@ class TableSpec:
     """One warehouse table.
 
     :param name: the table's name.
-    :param source: the export's table (``media`` or ``profiles``): where its files live.
+    :param source: the export's folder (``media``, ``profiles``, ``media_insights``...): where its files live.
     :param schema: its columns, from the export schema.
     :param key: the primary key (upserts match on it); it leads with ``owner``.
     :param owner: the column holding the account's id.
-    :param time_column: the column whose UTC day places a row in a partition.
+    :param time_column: the column whose UTC day places a row in a partition (a timestamp, or a ``date32`` day).
     :param indexes: further indexes, each a tuple of columns.
     :param upgrades: per column added to an existing table, the statement (``{table}`` filled in) that brings the
         table's earlier rows to today's terms in the same transaction.
