@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# The bundled DAGs' ids, their factories' defaults (tokens.dag, export.dag, deletion.dag, insights.dag); each file is named after
-# its DAG.
+# The bundled DAGs' ids, their factories' defaults (tokens.dag, export.dag, deletion.dag, insights.dag); each file
+# is named after its DAG.
 REFRESH_DAG_ID = "instagram_token_refresh"
 EXPORT_DAG_ID = "instagram_media_export"
 DELETION_DAG_ID = "instagram_data_deletion"

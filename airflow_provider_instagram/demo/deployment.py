@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_instagram.airflow_api import DEFAULT_API_CONN_ID as API_CONN_ID
-from airflow_provider_instagram.dag_files import EXPORT_DAG_ID, REFRESH_DAG_ID
+from airflow_provider_instagram.dag_files import EXPORT_DAG_ID, INSIGHTS_DAG_ID, REFRESH_DAG_ID
 from airflow_provider_instagram.export.dag import DESTINATION_VARIABLE, WAREHOUSE_VARIABLE
 from airflow_provider_instagram.local_airflow import LocalAirflow
 
-EXPORT_DAG, REFRESH_DAG = EXPORT_DAG_ID, REFRESH_DAG_ID
+EXPORT_DAG, REFRESH_DAG, INSIGHTS_DAG = EXPORT_DAG_ID, REFRESH_DAG_ID, INSIGHTS_DAG_ID
 WAREHOUSE_CONN_ID = "instagram_warehouse"
 # The REST identity of the token refresh: the simple auth manager's OP role may edit connections, not much more.
 REFRESH_USER = "instagram-refresh"
@@ -27,6 +27,9 @@ DAG_FILES = {
     f"{REFRESH_DAG}.py": '"""Demo: the bundled token refresh, triggered by the demo."""\n\n'
     "from airflow_provider_instagram.tokens.dag import create_token_refresh_dag\n\n"
     "dag = create_token_refresh_dag(schedule=None)\n",
+    f"{INSIGHTS_DAG}.py": '"""Demo: the bundled insights, triggered by the demo."""\n\n'
+    "from airflow_provider_instagram.insights.dag import create_insights_dag\n\n"
+    "dag = create_insights_dag(schedule=None)\n",
 }
 
 

@@ -24,6 +24,19 @@ FROM instagram_media WHERE parent_id IS NULL AND like_count IS NOT NULL
 ORDER BY like_count DESC, id LIMIT 3
 """
 
+# Media insights are lifetime totals read on a snapshot day; the wide view has the latest value of each metric.
+INSIGHTS_QUERY = """
+SELECT m.username, l.media_id, l.media_product_type AS product, l.reach, l.saved, l.views, l.shares
+FROM instagram_media_insights_latest l JOIN instagram_media m ON m.user_id = l.user_id AND m.id = l.media_id
+WHERE l.reach IS NOT NULL ORDER BY l.reach DESC, l.media_id LIMIT 3
+"""
+INSIGHTS_PER_TABLE = """
+SELECT 'instagram_media_insights' AS insights_table, count(*) AS rows, count(value) AS with_value
+FROM instagram_media_insights
+UNION ALL SELECT 'instagram_account_insights', count(*), count(value) FROM instagram_account_insights
+UNION ALL SELECT 'instagram_audience_demographics', count(*), count(value) FROM instagram_audience_demographics
+"""
+
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "    ") -> str:
     """A plain text table (``-`` for nulls), columns separated by two spaces."""

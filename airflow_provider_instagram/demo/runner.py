@@ -21,6 +21,7 @@ import requests
 
 from airflow_provider_instagram.demo.deployment import (
     EXPORT_DAG,
+    INSIGHTS_DAG,
     REFRESH_DAG,
     WAREHOUSE_CONN_ID,
     DemoPaths,
@@ -29,7 +30,15 @@ from airflow_provider_instagram.demo.deployment import (
     stored_tokens,
 )
 from airflow_provider_instagram.demo.onboarding import OnboardedAccount, emulator_time, onboard
-from airflow_provider_instagram.demo.report import ROWS_PER_ACCOUNT, SAMPLE_QUERY, files_written, health_table, query
+from airflow_provider_instagram.demo.report import (
+    INSIGHTS_PER_TABLE,
+    INSIGHTS_QUERY,
+    ROWS_PER_ACCOUNT,
+    SAMPLE_QUERY,
+    files_written,
+    health_table,
+    query,
+)
 from airflow_provider_instagram.demo.report import table as text_table
 from airflow_provider_instagram.local_airflow import LocalAirflow, log_tail
 
@@ -124,6 +133,7 @@ class Demo:
         self.airflow = self._start_airflow()
         self._onboard(emulator.seed, EmulatorClient(emulator.url))
         self._export()
+        self._insights()
         self._refresh()
         self._summary()
 
@@ -255,6 +265,20 @@ class Demo:
         say(f"loaded into {self.paths.warehouse.name} (the load_warehouse task's XCom):")
         show(text_table(("user_id", "table", "rows", "deleted", "user_rows"), rows))
 
+    def _insights(self) -> None:
+        self.step(f"reading media, account and audience insights into the warehouse: DAG {INSIGHTS_DAG}")
+        run_id = self._run_dag(INSIGHTS_DAG, {})
+        summaries = self._mapped_xcoms(INSIGHTS_DAG, run_id, "export_insights")
+        rows = [(s.get("conn_id"), s.get("media_read"), s.get("media_deferred"), s.get("api_calls"),
+                 ", ".join(f"{d['scope']}/{d['metric']}" for d in s.get("metrics_dropped", [])) or "-")
+                for s in summaries]  # fmt: skip
+        say("read per account (the export_insights task's XCom):")
+        show(text_table(("connection", "media_read", "deferred", "api_calls", "metrics_dropped"), rows))
+        counts = query(self.paths.warehouse, INSIGHTS_PER_TABLE)
+        if not all(row[1] for row in counts.rows):
+            raise StepFailed(f"{INSIGHTS_DAG} left an insights table empty: {counts.rows}")
+        show(counts.text())
+
     # ------------------------------------------------------------------ step 5
     def _refresh(self) -> None:
         assert self.airflow is not None
@@ -289,6 +313,10 @@ class Demo:
         for line in SAMPLE_QUERY.strip().splitlines():
             say(f"  {line}")
         show(query(self.paths.warehouse, SAMPLE_QUERY).text())
+        say("sample query: the 3 posts that reached most people, from the latest insights (a view)")
+        for line in INSIGHTS_QUERY.strip().splitlines():
+            say(f"  {line}")
+        show(query(self.paths.warehouse, INSIGHTS_QUERY).text())
         say("outputs:")
         say(f"  warehouse      {self.paths.warehouse}")
         say(f"  export files   {self.paths.export}")

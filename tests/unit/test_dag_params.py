@@ -32,9 +32,9 @@ def dag(request: pytest.FixtureRequest) -> DAG:
     return bundled
 
 
-def test_the_three_bundled_dags_are_checked() -> None:
+def test_the_four_bundled_dags_are_checked() -> None:
     assert sorted(d.dag_id for d in bundled_dags()) == [
-        "instagram_data_deletion", "instagram_media_export", "instagram_token_refresh",
+        "instagram_data_deletion", "instagram_insights", "instagram_media_export", "instagram_token_refresh",
     ]  # fmt: skip
 
 
