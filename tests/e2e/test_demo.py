@@ -16,7 +16,7 @@ import psutil
 import pytest
 import requests
 
-from airflow_provider_instagram.demo.report import SAMPLE_QUERY
+from airflow_provider_instagram.demo.report import INSIGHTS_QUERY, SAMPLE_QUERY
 
 # The emulator's tokens (long- and short-lived) start with IGAA; its authorization codes with AQ.
 TOKEN = re.compile(r"IGAA[A-Za-z0-9_-]{20,}|AQ[A-Za-z0-9_-]{60,}")
@@ -94,6 +94,11 @@ def check_summary(out: str, db: Path) -> None:
     ]
     top = warehouse(db, "SELECT max(like_count) FROM instagram_media WHERE parent_id IS NULL")[0][0]
     assert int(sample[0]["like_count"]) == top
+    read = printed_table(out, "the export_insights task's XCom")
+    assert len(read) == ACCOUNTS and all(int(r["media_read"]) >= MEDIA and r["metrics_dropped"] == "-" for r in read)
+    reached = printed_table(out, "reached most people")
+    assert [r["media_id"] for r in reached] == [row[1] for row in warehouse(db, INSIGHTS_QUERY)] and len(reached) == 3
+    assert warehouse(db, "SELECT count(DISTINCT user_id) FROM instagram_account_insights") == [(ACCOUNTS,)]
 
 
 def check_tokens(out: str) -> None:
@@ -114,7 +119,7 @@ def test_demo_over_an_earlier_run_then_left_running_for_a_look_around(tmp_path: 
     done, seconds = run_demo(output, "--keep-running")
     out = done.stdout
     print(f"demo run: {seconds:.0f} s")
-    assert [int(n) for n in re.findall(r"^\[(\d+)\]", out, re.M)] == [1, 2, 3, 4, 5, 6]
+    assert [int(n) for n in re.findall(r"^\[(\d+)\]", out, re.M)] == [1, 2, 3, 4, 5, 6, 7]
     check_summary(out, output / "warehouse.sqlite")
     check_tokens(out)
     assert not TOKEN.search(out + done.stderr)
