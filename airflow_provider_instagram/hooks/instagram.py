@@ -330,6 +330,17 @@ class InstagramHook(BaseHook):
         for page in self.iter_media_pages(fields, since, until, page_size, max_pages):
             yield from page
 
+    def iter_stories(self, fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """The account's live stories (``/me/stories``: the last 24 hours only; Instagram drops a story, and its
+        insights unless it is in a highlight, after that: poll at least daily)."""
+        page = self._get("me/stories", {"fields": self._fields(fields, MEDIA_FIELDS)})
+        while True:
+            yield from page.get("data") or []
+            next_url = (page.get("paging") or {}).get("next")
+            if not next_url:
+                return
+            page = self.transport.request("GET", next_url)
+
     def get_media_dataframe(self, since: datetime | date | int | None = None,
                             until: datetime | date | int | None = None) -> pd.DataFrame:  # fmt: skip
         """The media as a typed DataFrame: one row per item and per carousel child (``parent_id``, ``position``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.clock import Clock, utcnow
+from airflow_provider_instagram.exceptions import InstagramConfigError
 from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
 from airflow_provider_instagram.export.staging import StagedFiles
@@ -110,6 +112,7 @@ class InsightsExport:
     :param budget: when media reads stop (account reads are few and always made).
     :param concurrency: media calls in flight.
     :param breakdowns: also read the media metrics' breakdowns.
+    :param stories: also read the live stories' insights (one more call per run: their insights last 24 hours).
     :param file_format: ``parquet``, ``jsonl`` or ``csv``.
     :param clock: the rows' ``read_at``.
     :param before_publish: asked right before publishing; what it raises aborts with nothing published.
@@ -119,20 +122,26 @@ class InsightsExport:
         self, hook_factory: Callable[[], InstagramHook], destination: ObjectStoragePath, today: date, *,
         conn_id: str, catalog: MetricCatalog | None = None, policy: RefreshPolicy | None = None,
         account_days: AccountDays | None = None, timeframe: str | None = "this_month",
-        budget: CallBudget | None = None, concurrency: int = 8, breakdowns: bool = False,
+        budget: CallBudget | None = None, concurrency: int = 8, breakdowns: bool = False, stories: bool = True,
         file_format: str = "parquet", clock: Clock = utcnow, before_publish: Callable[[], None] = lambda: None,
     ) -> None:  # fmt: skip
         self.hook_factory, self.destination, self.today, self.conn_id = hook_factory, destination, today, conn_id
         self.catalog = catalog or MetricCatalog.bundled()
         self.policy, self.account_days = policy or RefreshPolicy(), account_days
         self.timeframe, self.budget, self.concurrency = timeframe, budget or CallBudget(), concurrency
-        self.breakdowns, self.file_format = breakdowns, check_format(file_format)
+        self.breakdowns, self.stories, self.file_format = breakdowns, stories, check_format(file_format)
         self.clock, self.before_publish = clock, before_publish
         self.healer = MetricHealer(conn_id)
 
     def run(self) -> InsightsSummary:
         started = time.monotonic()
         hook = self.hook_factory()
+        if hook.params.api != "instagram_login":
+            raise InstagramConfigError(
+                f"Connection {self.conn_id!r} uses the {hook.params.api} API, which has no insights: insights need "
+                "the Instagram API with Instagram Login (set the connection's extra 'api' to 'instagram_login' and "
+                "connect the account again)"
+            )
         user_id = hook.account_user_id()
         version = hook.params.api_version
         constants = {"read_at": self.clock().replace(microsecond=0), "api_version": version or "unversioned"}
@@ -169,15 +178,18 @@ class InsightsExport:
     # ------------------------------------------------------------------ media
     def _known_media(self, hook: InstagramHook, user_id: str) -> dict[str, MediaRef]:
         """Every media the policy may read: the state's, plus what was posted since the newest one it knows (every
-        media on the first run). Media deleted on Instagram leave when a read finds them gone."""
+        media on the first run) and the live stories (the stories edge lists only those: the policy reads a story
+        only while it is listed). Media deleted on Instagram leave when a read finds them gone."""
         refs = read_state(self.destination, user_id)
         newest = max((r.created for r in refs.values()), default=None)
         since = None if newest is None else min(newest.date(), self.today - timedelta(days=self.policy.hot_days))
-        for item in hook.iter_media(list(MEDIA_FIELDS), since=since and since - timedelta(days=1)):
+        listed = hook.iter_media(list(MEDIA_FIELDS), since=since and since - timedelta(days=1))
+        stories = hook.iter_stories(list(MEDIA_FIELDS)) if self.stories else iter(())
+        for item, live in itertools.chain(((m, False) for m in listed), ((s, True) for s in stories)):
             created = datetime.strptime(item["timestamp"], "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
             known = refs.get(item["id"])
             refs[item["id"]] = MediaRef(item["id"], item.get("media_product_type"), created,
-                                        known.last_read if known else None)  # fmt: skip
+                                        known.last_read if known else None, live)  # fmt: skip
         return refs
 
     def _media(

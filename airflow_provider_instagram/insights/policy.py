@@ -24,12 +24,14 @@ class MediaRef:
     :param product_type: ``FEED``, ``REELS`` or ``STORY``.
     :param created: when it was posted (UTC).
     :param last_read: the snapshot day its insights were last read (``None``: never).
+    :param live: a story the stories edge still lists (its insights live 24 hours); ignored for other media.
     """
 
     id: str
     product_type: str | None
     created: datetime
     last_read: date | None = None
+    live: bool = False
 
 
 @dataclass
@@ -40,7 +42,8 @@ class RefreshPlan:
     :param why: how many are due per reason: ``today`` (read earlier today), ``hot``, ``new``, ``overdue``,
         ``rolling``.
     :param fresh: media not due this run.
-    :param beyond_retention: media older than Instagram keeps metrics (2 years): never read.
+    :param beyond_retention: media older than Instagram keeps metrics (2 years), and stories no longer live:
+        never read.
     """
 
     due: list[MediaRef] = field(default_factory=list)
@@ -76,7 +79,7 @@ class RefreshPolicy:
         old = 0
         for ref in media:
             created = ref.created.date()
-            if created < retained_from:
+            if created < retained_from or (ref.product_type == "STORY" and not ref.live):
                 plan.beyond_retention += 1
                 continue
             old += created < hot_from

@@ -31,7 +31,7 @@ class CallBudget:
     """When a run stops asking: after ``max_calls`` calls, or once Instagram's usage headers report
     ``usage_ceiling_percent`` (the rest of the rate-limit budget is left to other runs and tools).
 
-    :param max_calls: calls at most (``None``: no count limit).
+    :param max_calls: media insights calls at most (``None``: no count limit).
     :param usage_ceiling_percent: usage (the highest of the headers' percentages) at which to stop, 1 to 100.
     """
 
@@ -42,8 +42,9 @@ class CallBudget:
         if not 1 <= self.usage_ceiling_percent <= 100 or (self.max_calls is not None and self.max_calls < 1):
             raise ValueError("usage_ceiling_percent must be 1 to 100 and max_calls at least 1 (or None)")
 
-    def exhausted(self, hooks: Sequence[InstagramHook]) -> bool:
-        calls = sum(h.api_calls for h in hooks)
+    def exhausted(self, hooks: Sequence[InstagramHook], in_flight: int = 0) -> bool:
+        """Whether to stop asking; ``in_flight`` calls already sent count as made."""
+        calls = sum(h.api_calls for h in hooks) + in_flight
         usage = max((h.transport.usage_percent or 0 for h in hooks if h.api_calls), default=0)
         return (self.max_calls is not None and calls >= self.max_calls) or usage >= self.usage_ceiling_percent
 
@@ -93,7 +94,7 @@ class MediaInsightsReader:
         remaining = len(due)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="instagram-insights") as pool:
             while True:
-                while len(pending) < self.concurrency * 2 and not self.budget.exhausted(self.hooks):
+                while len(pending) < self.concurrency * 2 and not self.budget.exhausted(self.hooks, len(pending)):
                     ref = next(queue, None)
                     if ref is None:
                         break

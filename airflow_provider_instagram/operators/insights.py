@@ -48,6 +48,8 @@ class InstagramInsightsToStorageOperator(BaseOperator):
     :param usage_ceiling_percent: stop reading media once Instagram's usage headers report this much (1 to 100).
     :param concurrency: media calls in flight at once (1 to 32).
     :param breakdowns: also read media metrics' breakdowns (one more call per media and breakdown).
+    :param stories: also read the live stories' insights (one more call per run; a story's insights last 24
+        hours, so only a run at least daily keeps them).
     :param account_backfill_days: fill missing account-insights days this far back (1 to 730); ``0`` reads no
         account insights.
     :param account_lag_days: account days re-read every run (values of the last 48 hours still change).
@@ -65,7 +67,8 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         self, *, instagram_conn_id: str = InstagramHook.default_conn_name, destination: str,
         file_format: str = "parquet", snapshot_day: str | date | None = None, hot_days: int = 7, max_age_days: int = 30,
         max_calls: int | None = None, usage_ceiling_percent: int = 75, concurrency: int = 8, breakdowns: bool = False,
-        account_backfill_days: int = 30, account_lag_days: int = 2, timeframe: str | None = "this_month",
+        stories: bool = True, account_backfill_days: int = 30, account_lag_days: int = 2,
+        timeframe: str | None = "this_month",
         include_metrics: Sequence[str] | None = None, exclude_metrics: Sequence[str] = (),
         add_metrics: Sequence[Mapping[str, Any]] = (), **kwargs: Any,
     ) -> None:  # fmt: skip
@@ -80,7 +83,7 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         self.account_days = AccountDays(account_backfill_days, account_lag_days) if account_backfill_days else None
         self.catalog = MetricCatalog.bundled().customised(include=include_metrics, exclude=exclude_metrics,
                                                           add=add_metrics)  # fmt: skip
-        self.concurrency, self.breakdowns, self.timeframe = concurrency, breakdowns, timeframe
+        self.concurrency, self.breakdowns, self.stories, self.timeframe = concurrency, breakdowns, stories, timeframe
 
     def day(self, context: Context) -> date:
         """The snapshot day: the argument, else the day the run's data interval ends, else today (UTC)."""
@@ -98,7 +101,7 @@ class InstagramInsightsToStorageOperator(BaseOperator):
             lambda: InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection), destination, day,
             conn_id=self.instagram_conn_id, catalog=self.catalog, policy=self.policy, account_days=self.account_days,
             timeframe=self.timeframe, budget=self.budget, concurrency=self.concurrency, breakdowns=self.breakdowns,
-            file_format=self.file_format, before_publish=gate.check,
+            stories=self.stories, file_format=self.file_format, before_publish=gate.check,
         )  # fmt: skip
         try:
             summary = export.run()

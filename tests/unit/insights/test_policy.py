@@ -62,3 +62,11 @@ def test_thirty_daily_runs_keep_every_media_at_most_max_age_days_old() -> None:
 def test_bounds_are_checked(hot: int, max_age: int) -> None:
     with pytest.raises(ValueError, match="hot_days"):
         RefreshPolicy(hot, max_age)
+
+
+def test_stories_are_read_only_while_the_stories_edge_lists_them() -> None:
+    created = datetime(2026, 11, 29, 23, tzinfo=UTC)
+    live = MediaRef("1", "STORY", created, live=True)
+    gone = MediaRef("2", "STORY", created, TODAY, live=False)
+    plan = RefreshPolicy(7, 30).plan([live, gone], TODAY)
+    assert [m.id for m in plan.due] == ["1"] and plan.beyond_retention == 1
