@@ -19,9 +19,12 @@ from airflow_provider_instagram.insights.catalog import MetricCatalog
 from airflow_provider_instagram.insights.export import AccountDays, InsightsExport
 from airflow_provider_instagram.insights.policy import RefreshPolicy
 from airflow_provider_instagram.insights.reader import CallBudget
+from airflow_provider_instagram.insights.schema import ACCOUNT_INSIGHTS, AUDIENCE, MEDIA_INSIGHTS
 from airflow_provider_instagram.operators.arguments import TEMPLATE, public_uri, storage_path, usable_account
+from airflow_provider_instagram.operators.lineage import INSIGHTS_READS, ExportLineage, nothing
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -84,6 +87,7 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         self.catalog = MetricCatalog.bundled().customised(include=include_metrics, exclude=exclude_metrics,
                                                           add=add_metrics)  # fmt: skip
         self.concurrency, self.breakdowns, self.stories, self.timeframe = concurrency, breakdowns, stories, timeframe
+        self._lineage: ExportLineage | None = None  # what execute wrote, for OpenLineage
 
     def day(self, context: Context) -> date:
         """The snapshot day: the argument, else the day the run's data interval ends, else today (UTC)."""
@@ -111,8 +115,16 @@ class InstagramInsightsToStorageOperator(BaseOperator):
             delete_files(destination, [summary.user_id])
             raise AirflowSkipException(gate.deletion_note())
         summary.destination = public_uri(destination)
+        written = [MEDIA_INSIGHTS] + [t for t in (ACCOUNT_INSIGHTS, AUDIENCE) if summary.rows.get(t) is not None]
+        graph_url = InstagramHook(instagram_conn_id=self.instagram_conn_id, connection=connection).params.graph_url
+        self._lineage = ExportLineage(summary.destination, summary.user_id, graph_url, tuple(written), INSIGHTS_READS)
         for dropped in summary.metrics_dropped:
             self.log.warning("Dropped this run: %s metric %s (%s)", dropped["scope"], dropped["metric"],
                              dropped["message"])  # fmt: skip
         self.log.info("Insights exported: %s", summary.to_dict())
         return summary.to_dict()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage (only asked for when apache-airflow-providers-openlineage is installed): the account's edges
+        and insights read as inputs, the insights partitions written as outputs; none when nothing was written."""
+        return self._lineage.operator_lineage() if self._lineage else nothing()

@@ -71,10 +71,17 @@ def partition_dataset(destination: str, table: str, user_id: str) -> Dataset:
     return _dataset(f"{split.scheme}://{split.netloc}", split.path.lstrip("/"))
 
 
-def account_datasets(graph_url: str, user_id: str) -> list[Dataset]:
-    """The account read through the Graph API at ``graph_url``: its media edge and its profile."""
+ACCOUNT_READS = ("media", "")
+"""The account's paths the media export reads: its media edge and its profile (the node itself)."""
+INSIGHTS_READS = ("media", "stories", "insights", "media/insights")
+"""The insights export's: the media and stories edges, the account's insights and its media's insights."""
+
+
+def account_datasets(graph_url: str, user_id: str, reads: Sequence[str] = ACCOUNT_READS) -> list[Dataset]:
+    """The account read through the Graph API at ``graph_url``: one dataset per path under its id."""
     namespace = f"{urlsplit(graph_url).scheme}://{_authority(graph_url)}"
-    return [_dataset(namespace, f"{checked_id(user_id)}/media"), _dataset(namespace, checked_id(user_id))]
+    owner = checked_id(user_id)
+    return [_dataset(namespace, f"{owner}/{path}" if path else owner) for path in reads]
 
 
 @dataclass(frozen=True)
@@ -85,16 +92,18 @@ class ExportLineage:
     :param user_id: the account's id.
     :param graph_url: the Graph API base URL the account was read from.
     :param tables: the tables written (``media``, ``profiles``, and ``files`` when media files were copied).
+    :param reads: the account's paths read (:data:`ACCOUNT_READS`, :data:`INSIGHTS_READS`).
     """
 
     destination: str
     user_id: str
     graph_url: str
     tables: tuple[str, ...] = EXPORT_TABLES
+    reads: tuple[str, ...] = ACCOUNT_READS
 
     def operator_lineage(self) -> OperatorLineage:
         outputs = [partition_dataset(self.destination, table, self.user_id) for table in self.tables]
-        return _lineage(account_datasets(self.graph_url, self.user_id), outputs)
+        return _lineage(account_datasets(self.graph_url, self.user_id, self.reads), outputs)
 
 
 @dataclass(frozen=True)

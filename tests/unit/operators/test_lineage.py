@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import pytest
@@ -19,6 +20,8 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.operators.insights import InstagramInsightsToStorageOperator
+from airflow_provider_instagram.operators.insights_warehouse import InstagramInsightsToSqlOperator
 from airflow_provider_instagram.operators.lineage import partition_dataset, table_datasets
 from airflow_provider_instagram.operators.media import InstagramMediaToStorageOperator
 from airflow_provider_instagram.operators.warehouse import InstagramExportToSqlOperator
@@ -128,6 +131,34 @@ def test_a_load_reads_the_export_partitions_and_writes_the_warehouse_tables(
         (namespace, prefix + table) for table in ("instagram_media", "instagram_profiles")
     ]
     assert_no_secret(lineage, emulator_client)
+
+
+def test_the_insights_export_and_load_join_on_the_insights_partitions(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path, warehouse: Warehouse
+) -> None:
+    now = pinned(emulator_client, accounts=1, media=10)
+    connect()
+    exporter = InstagramInsightsToStorageOperator(task_id="insights", destination=f"file://{tmp_path}/out",
+                                                  account_backfill_days=2)  # fmt: skip
+    summary = exporter.execute(daily_context(now))
+    load = InstagramInsightsToSqlOperator(
+        task_id="load_insights", source=f"file://{tmp_path}/out", sql_conn_id=SQL_CONN_ID, user_id=summary["user_id"],
+        snapshot_day=summary["snapshot_day"], account_first_day=summary["account_first_day"],
+        account_last_day=summary["account_last_day"],
+    )  # fmt: skip
+    load.execute(daily_context(now))
+    written = exporter.get_openlineage_facets_on_complete(None)
+    uid, graph = summary["user_id"], f"http://{urlsplit(emulator_client.seed()['graph_url']).netloc}"
+    assert names(written.inputs) == [(graph, f"{uid}/{path}") for path in ("media", "stories", "insights",
+                                                                          "media/insights")]  # fmt: skip
+    tables = ("media_insights", "account_insights", "audience_demographics")
+    assert names(written.outputs) == [("file", f"{tmp_path}/out/{t}/user_id={uid}") for t in tables]
+    loaded = load.get_openlineage_facets_on_complete(None)
+    assert sorted(names(loaded.inputs)) == sorted(names(written.outputs)), "they join"
+    namespace, prefix = expected_tables(warehouse, tmp_path)
+    assert sorted(names(loaded.outputs)) == sorted((namespace, f"{prefix}instagram_{t}") for t in tables)
+    assert_no_secret(written, emulator_client)
+    assert_no_secret(loaded, emulator_client)
 
 
 def test_a_load_that_loaded_nothing_reports_nothing(tmp_path: Path) -> None:
