@@ -132,6 +132,10 @@ class InstagramObjectNotFoundError(InstagramRequestError):
     """Code 100, subcode 33: the object (a media deleted on Instagram) does not exist or cannot be read."""
 
 
+class SnapshotDayPastError(InstagramError):
+    """An insights run for a past day whose snapshot exists: values read now would replace what was read then."""
+
+
 class InvalidIdError(InstagramError, ValueError):
     """An id (from Instagram's answer or from a caller) is not a plain Instagram id; it never reaches a path."""
 

@@ -104,9 +104,9 @@ def check_account_metric(index: int, name: str, query: InsightsQuery, config: Em
         raise invalid_parameter(f"The {name} metric needs period={period}, not period={query.period}")
     _check_metric_type(spec, query.metric_type)
     if (query.breakdown is not None or demographics) and query.breakdown not in spec.breakdowns:
-        raise unknown_error()
+        raise unknown_error(config)
     if query.breakdown is not None and query.metric_type == "time_series":
-        raise unknown_error()
+        raise unknown_error(config)
     if demographics:
         _check_timeframe(query)
 

@@ -63,6 +63,8 @@ class EmulatorConfig:
     :param insights_lag_hours: media younger than this, and account days ending within it, have no insights yet
         (an empty data set). Meta says "up to 48 h" (UNCONFIRMED: the usual lag).
     :param story_insights_lag_hours: the same for stories, whose insights only live 24 h (UNCONFIRMED).
+    :param breakdown_error_code: code of "An unknown error has occurred.", the answer to a breakdown the metric
+        lacks (UNCONFIRMED: 100, or Meta's transient code 1, which clients retry).
     :param insights_scope_error_code: error code for an insights call without ``instagram_business_manage_insights``
         (UNCONFIRMED: 10 or 200).
     :param account_insights_max_range_days: longest ``since``..``until`` range of account insights (UNCONFIRMED: 30,
@@ -106,6 +108,7 @@ class EmulatorConfig:
     insights_lag_hours: float = 24.0
     story_insights_lag_hours: float = 0.0
     insights_scope_error_code: Literal[10, 200] = 10
+    breakdown_error_code: Literal[1, 100] = 100
     account_insights_max_range_days: int | None = 30
     serve_follower_count: bool = True
 
@@ -123,6 +126,8 @@ class EmulatorConfig:
     def _check_insights(self) -> None:
         if self.insights_scope_error_code not in (10, 200):
             raise ValueError("insights_scope_error_code must be 10 or 200")
+        if self.breakdown_error_code not in (1, 100):
+            raise ValueError("breakdown_error_code must be 1 or 100")
         if self.insights_lag_hours < 0 or self.story_insights_lag_hours < 0:
             raise ValueError("insights_lag_hours and story_insights_lag_hours must be zero or more")
         if self.account_insights_max_range_days is not None and self.account_insights_max_range_days < 1:

@@ -91,9 +91,9 @@ def retired_metric(name: str, major: int, subject: str) -> GraphError:
     return invalid_parameter(f"Starting from version {major}+, the following metric is no longer supported: {name}")
 
 
-def unknown_error() -> GraphError:
-    """What Meta answers for a breakdown the metric does not support."""
-    return GraphError(100, "An unknown error has occurred.")
+def unknown_error(config: EmulatorConfig) -> GraphError:
+    """What Meta answers for a breakdown the metric does not support (its code: ``breakdown_error_code``)."""
+    return GraphError(config.breakdown_error_code, "An unknown error has occurred.")
 
 
 def scope_error(config: EmulatorConfig) -> GraphError:
@@ -221,7 +221,7 @@ def check_media_metrics(query: InsightsQuery, item: Media, config: EmulatorConfi
         if not spec.serves_media(product, utc_day(item.timestamp)) or name in NOT_SHARED_TO_FACEBOOK:
             raise invalid_parameter(f"Incompatible metric ({name}) with the media")
         if query.breakdown is not None and query.breakdown not in spec.breakdowns:
-            raise unknown_error()
+            raise unknown_error(config)
 
 
 def check_media_data(item: Media, config: EmulatorConfig, now: float) -> bool:

@@ -21,14 +21,17 @@ INSIGHTS_PERMISSION = "instagram_business_manage_insights"
 NO_DATA = "no_data"
 NOT_ENOUGH_VIEWERS = "not_enough_viewers"
 BEFORE_CONVERSION = "before_business_conversion"
+NOT_FOR_MEDIA = "not_for_this_media"
 REASONS = {
     NO_DATA: "Instagram answered an empty data set: no data yet (values lag up to 48 hours) or none for this media",
     NOT_ENOUGH_VIEWERS: "(#10) Not enough viewers for the media to show insights (stories under 5 viewers)",
     BEFORE_CONVERSION: "the media was posted before the account became a business account (subcode 2108006)",
+    NOT_FOR_MEDIA: "Instagram refused the metric for this media only (incompatible), having served it for others",
 }
 """Why an insights row has no value (its ``reason`` column)."""
 _METRIC_INDEX = re.compile(r"metric\[(\d+)\]")
 _PERMISSION_WORDS = ("permission", "not authorized", "requires")
+_REFUSAL_WORDS = ("metric", "an unknown error has occurred")  # code 100 texts about the metrics asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +70,27 @@ def parse_insights(body: Any, asked: Sequence[str]) -> list[InsightValue]:
 def _entry_values(name: str, entry: dict[str, Any]) -> Iterator[InsightValue]:
     total = entry.get("total_value")
     if isinstance(total, dict):
-        yield InsightValue(name, _number(total.get("value")))
-        for breakdown in total.get("breakdowns") or ():
+        breakdowns = total.get("breakdowns") or ()
+        if "value" in total or not breakdowns:  # demographics answer breakdowns without a total
+            yield _value(name, total.get("value"))
+        for breakdown in breakdowns:
             keys = ",".join(breakdown.get("dimension_keys") or ())
             for result in breakdown.get("results") or ():
                 dims = ",".join(str(v) for v in result.get("dimension_values") or ())
-                yield InsightValue(name, _number(result.get("value")), keys, dims)
+                yield _value(name, result.get("value"), keys, dims)
         return
     points: list[dict[str, Any]] = entry.get("values") or []
     if entry.get("period") == "lifetime" or (len(points) == 1 and "end_time" not in points[0]):
-        value = _number(points[0].get("value")) if points else None
-        yield InsightValue(name, value, reason=None if points else NO_DATA)
+        yield _value(name, points[0].get("value") if points else None)
         return
     for point in points:
-        yield InsightValue(name, _number(point.get("value")), day=_day_ending(point.get("end_time")))
+        yield _value(name, point.get("value"), day=_day_ending(point.get("end_time")))
+
+
+def _value(name: str, raw: Any, breakdown: str = "", dimension: str = "", day: date | None = None) -> InsightValue:
+    """One value; a missing or non-numeric one is ``no_data``, never a 0 and never a null without a reason."""
+    number = _number(raw)
+    return InsightValue(name, number, breakdown, dimension, day, None if number is not None else NO_DATA)
 
 
 def _number(value: Any) -> float | None:
@@ -115,7 +125,10 @@ def insights_error(exc: InstagramRequestError, asked: Sequence[str], breakdown: 
         return InstagramNoInsightsError(text, reason=BEFORE_CONVERSION, **kwargs)
     if subcode == 33:
         return InstagramObjectNotFoundError(text, **kwargs)
-    return InstagramMetricError(text, metrics=_named_metrics(text, asked, breakdown), **kwargs)
+    named = _named_metrics(text, asked, breakdown)
+    if named or any(word in lowered for word in _REFUSAL_WORDS):
+        return InstagramMetricError(text, metrics=named, **kwargs)
+    return exc  # a code 100 about the request itself (its dates, say), not a metric: nothing to drop
 
 
 def _named_metrics(text: str, asked: Sequence[str], breakdown: str | None) -> tuple[str, ...]:

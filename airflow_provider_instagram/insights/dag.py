@@ -49,8 +49,9 @@ def insights_settings(params: dict[str, Any], api_conn_id: str) -> list[dict[str
     ]
 
 
-def insights_load_settings(params: dict[str, Any], results: Any) -> list[dict[str, Any]]:
-    """One load per account whose insights were exported (its snapshot day and account days)."""
+def insights_load_settings(params: dict[str, Any], exports: list[dict[str, Any]], results: Any) -> list[dict[str, Any]]:
+    """One load per account whose insights were exported (its snapshot day and account days), from the destination
+    as configured (the summary's is the public one, without the storage connection's id)."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     sql_conn_id = params.get("sql_conn_id") or Variable.get(WAREHOUSE_VARIABLE, None)
@@ -58,8 +59,9 @@ def insights_load_settings(params: dict[str, Any], results: Any) -> list[dict[st
         raise AirflowSkipException(
             f"No warehouse: set the DAG param sql_conn_id or the Variable {WAREHOUSE_VARIABLE} to a SQL connection"
         )
+    destinations = {e["instagram_conn_id"]: e["destination"] for e in exports}
     return [
-        {"source": r["destination"], "sql_conn_id": sql_conn_id, "user_id": r["user_id"],
+        {"source": destinations[r["conn_id"]], "sql_conn_id": sql_conn_id, "user_id": r["user_id"],
          "instagram_conn_id": r["conn_id"], "snapshot_day": r["snapshot_day"],
          "account_first_day": r["account_first_day"], "account_last_day": r["account_last_day"]}
         for r in results or [] if r
@@ -70,7 +72,8 @@ def summarise(results: Any, loads: Any) -> dict[str, Any]:
     """Totals of the run; what Instagram refused is logged loudly, per account."""
     done = [r for r in results or [] if r]
     totals: dict[str, Any] = {
-        key: sum(r[key] for r in done) for key in ("media_read", "media_deferred", "media_gone", "api_calls")
+        key: sum(r[key] for r in done)
+        for key in ("media_read", "media_deferred", "media_failed", "media_gone", "api_calls")
     }
     totals["accounts"], totals["accounts_loaded"] = len(done), len([x for x in loads or [] if x])
     totals["metrics_dropped"] = sorted({f"{d['scope']}/{d['metric']}" for r in done for d in r["metrics_dropped"]})
@@ -78,8 +81,9 @@ def summarise(results: Any, loads: Any) -> dict[str, Any]:
         for dropped in r["metrics_dropped"]:
             log.warning("%s: Instagram refused %s metric %s this run (%s); its other metrics were read",
                         r["conn_id"], dropped["scope"], dropped["metric"], dropped["message"])  # fmt: skip
-        if r["media_deferred"]:
-            log.warning("%s: %d media left to the next run by the call budget", r["conn_id"], r["media_deferred"])
+        if r["media_deferred"] or r["media_failed"]:
+            log.warning("%s: %d media left to the next run by the call budget, %d whose read failed", r["conn_id"],
+                        r["media_deferred"], r["media_failed"])  # fmt: skip
     log.info("Insights totals: %s", totals)
     return totals
 
@@ -134,19 +138,20 @@ def create_insights_dag(
             """The accounts to read and where to write, resolved once for the whole run."""
             return insights_settings(params, api_conn_id)
 
+        settings = accounts()
         exported = InstagramInsightsToStorageOperator.partial(
             task_id="export_insights", max_active_tis_per_dagrun=max_active_accounts,
             map_index_template="{{ task.instagram_conn_id }}", **(operator_args or {}),
-        ).expand_kwargs(accounts())  # fmt: skip
+        ).expand_kwargs(settings)  # fmt: skip
 
         @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
-        def insights_loads(params: dict[str, Any], results: Any) -> list[dict[str, Any]]:
+        def insights_loads(params: dict[str, Any], exports: list[dict[str, Any]], results: Any) -> list[dict[str, Any]]:
             """The loads of the accounts whose insights were exported (the others keep their earlier rows)."""
-            return insights_load_settings(params, results)
+            return insights_load_settings(params, exports, results)
 
         loaded = InstagramInsightsToSqlOperator.partial(
             task_id="load_insights", max_active_tis_per_dagrun=1, map_index_template="{{ task.instagram_conn_id }}",
-        ).expand_kwargs(insights_loads(results=exported.output))  # fmt: skip
+        ).expand_kwargs(insights_loads(exports=settings, results=exported.output))  # fmt: skip
 
         @task(trigger_rule=TriggerRule.ALL_DONE)  # type: ignore[untyped-decorator]
         def summary(results: Any, loads: Any) -> dict[str, Any]:

@@ -11,61 +11,33 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.clock import Clock, utcnow
-from airflow_provider_instagram.exceptions import InstagramConfigError
-from airflow_provider_instagram.export.formats import check_format
+from airflow_provider_instagram.exceptions import InstagramConfigError, SnapshotDayPastError
+from airflow_provider_instagram.export.formats import check_format, read_batches
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
-from airflow_provider_instagram.export.staging import StagedFiles
+from airflow_provider_instagram.export.staging import PART_FILE, StagedFiles
 from airflow_provider_instagram.hooks.instagram import InstagramHook
+from airflow_provider_instagram.insights.account_export import (
+    AccountDays,
+    AccountWritten,
+    write_account_days,
+    write_audience,
+)
 from airflow_provider_instagram.insights.answers import InsightValue
 from airflow_provider_instagram.insights.catalog import MetricCatalog
 from airflow_provider_instagram.insights.healing import MetricHealer
-from airflow_provider_instagram.insights.policy import MediaRef, RefreshPolicy
+from airflow_provider_instagram.insights.policy import MediaRef, RefreshPlan, RefreshPolicy
 from airflow_provider_instagram.insights.reader import AccountInsightsReader, CallBudget, MediaInsightsReader
-from airflow_provider_instagram.insights.schema import (
-    ACCOUNT_INSIGHTS,
-    ACCOUNT_INSIGHTS_SCHEMA,
-    AUDIENCE,
-    AUDIENCE_SCHEMA,
-    MEDIA_INSIGHTS,
-    MEDIA_INSIGHTS_SCHEMA,
-    STATE,
-    STATE_SCHEMA,
-)
+from airflow_provider_instagram.insights.schema import AUDIENCE, MEDIA_INSIGHTS, MEDIA_INSIGHTS_SCHEMA
+from airflow_provider_instagram.insights.state import read_complete_days, read_media_state, write_state
 
 log = logging.getLogger(__name__)
-STATE_FILE = "media.parquet"
 MEDIA_FIELDS = ("id", "media_product_type", "timestamp")
 BATCH = 2_000
-
-
-@dataclass(frozen=True)
-class AccountDays:
-    """Which days of account insights a run reads: every day missing within ``backfill_days`` and always the last
-    ``lag_days`` (Instagram's values of the last 48 hours still change), up to yesterday.
-
-    :param backfill_days: how far back to fill missing days (1 to 730; Instagram keeps 2 years).
-    :param lag_days: days re-read every run (0 to 30).
-    """
-
-    backfill_days: int = 30
-    lag_days: int = 2
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.backfill_days <= 730 or not 0 <= self.lag_days <= 30:
-            raise ValueError("account backfill_days must be 1 to 730 and lag_days 0 to 30")
-
-    def range(self, today: date, have: set[date]) -> tuple[date, date] | None:
-        """The contiguous days to read (first, last), or ``None`` when none are due."""
-        last = today - timedelta(days=1)
-        window = [last - timedelta(days=i) for i in range(self.backfill_days)]
-        missing = [d for d in window if d not in have]
-        lagging = [last - timedelta(days=i) for i in range(self.lag_days)]
-        due = missing + lagging
-        return (min(due), last) if due else None
+__all__ = ["AccountDays", "InsightsExport", "InsightsSummary", "read_media_state"]
 
 
 @dataclass
@@ -81,6 +53,8 @@ class InsightsSummary:
     media_due: int
     media_read: int
     media_deferred: int
+    media_failed: int
+    media_carried: int
     media_fresh: int
     media_gone: int
     due_why: dict[str, int]
@@ -134,8 +108,40 @@ class InsightsExport:
         self.healer = MetricHealer(conn_id)
 
     def run(self) -> InsightsSummary:
+        """Read and publish; the partitions first, then the state that says they were read."""
         started = time.monotonic()
         hook = self.hook_factory()
+        user_id, version = self._account_id(hook), hook.params.api_version
+        constants = {"read_at": self.clock().replace(microsecond=0), "api_version": version or "unversioned"}
+        staged = StagedFiles(self.destination, user_id, f"insights-{self.today.isoformat()}")
+        state = StagedFiles(self.destination, user_id, f"insights-state-{self.today.isoformat()}")
+        staged.clear()
+        state.clear()
+        refs = self._known_media(hook, user_id)
+        plan = self.policy.plan(list(refs.values()), self.today)
+        reader = MediaInsightsReader(self.hook_factory, self.catalog, self.healer, on_day=self.today,
+                                     api_version=version, concurrency=self.concurrency, budget=self.budget,
+                                     breakdowns=self.breakdowns)  # fmt: skip
+        try:
+            media = self._media(reader, plan, staged, user_id, constants)
+            account = self._account(hook, reader.hooks, staged, user_id, version, constants)
+            write_state(state, user_id, self._media_state(refs, media), account.complete)
+            self.before_publish()
+            staged.publish(
+                [
+                    partition_dir(MEDIA_INSIGHTS, user_id, self.today),
+                    *account.dirs,
+                    *([partition_dir(AUDIENCE, user_id, self.today)] if AUDIENCE in account.rows else []),
+                ]
+            )
+            state.publish([])
+        except BaseException:
+            staged.abort()
+            state.abort()
+            raise
+        return self._summary(user_id, refs, plan, reader, media, account, [hook, *reader.hooks], started)
+
+    def _account_id(self, hook: InstagramHook) -> str:
         if hook.params.api != "instagram_login":
             raise InstagramConfigError(
                 f"Connection {self.conn_id!r} uses the {hook.params.api} API, which has no insights: insights need "
@@ -143,35 +149,27 @@ class InsightsExport:
                 "connect the account again)"
             )
         user_id = hook.account_user_id()
-        version = hook.params.api_version
-        constants = {"read_at": self.clock().replace(microsecond=0), "api_version": version or "unversioned"}
-        staged = StagedFiles(self.destination, user_id, f"insights-{self.today.isoformat()}")
-        staged.clear()
-        refs = self._known_media(hook, user_id)
-        plan = self.policy.plan(list(refs.values()), self.today)
-        reader = MediaInsightsReader(self.hook_factory, self.catalog, self.healer, on_day=self.today,
-                                     api_version=version, concurrency=self.concurrency, budget=self.budget,
-                                     breakdowns=self.breakdowns)  # fmt: skip
-        try:
-            rows, read, gone = self._media(reader, plan.due, staged, user_id, constants)
-            account = self._account(hook, staged, user_id, version, constants)
-            rows.update(account.pop("rows"))
-            self._state(staged, user_id, refs, read, gone)
-            owned = [partition_dir(t, user_id, self.today) for t in (MEDIA_INSIGHTS, AUDIENCE)] + account["dirs"]
-            self.before_publish()
-            staged.publish(owned)
-        except BaseException:
-            staged.abort()
-            raise
-        hooks = [hook, *reader.hooks]
+        past = self.clock().astimezone(UTC).date() - timedelta(days=1)
+        if self.today < past and (self.destination / partition_dir(MEDIA_INSIGHTS, user_id, self.today)).exists():
+            raise SnapshotDayPastError(
+                f"The insights of {self.today} for connection {self.conn_id!r} were read on that day; values read "
+                "now would be filed under it and replace them. Insights are snapshots: nothing was read or changed "
+                "(today's run reads today's values)"
+            )
+        return user_id
+
+    def _summary(self, user_id: str, refs: dict[str, MediaRef], plan: RefreshPlan, reader: MediaInsightsReader,
+                 media: MediaWritten, account: AccountWritten, hooks: list[InstagramHook],
+                 started: float) -> InsightsSummary:  # fmt: skip
         return InsightsSummary(
             conn_id=self.conn_id, user_id=user_id, snapshot_day=self.today.isoformat(),
-            account_first_day=account["first"], account_last_day=account["last"], media_known=len(refs),
-            media_due=len(plan.due), media_read=len(read), media_deferred=reader.deferred, media_fresh=plan.fresh,
-            media_gone=len(gone), due_why=dict(plan.why), rows=rows, no_value_reasons=dict(reader.reasons),
-            metrics_dropped=[d.to_dict() for d in self.healer.dropped],
-            api_calls=sum(h.api_calls for h in hooks),
-            rate_limit_usage_percent=max((h.transport.usage_percent or 0 for h in hooks if h.api_calls), default=None),
+            account_first_day=account.first.isoformat() if account.first else None,
+            account_last_day=account.last.isoformat() if account.last else None, media_known=len(refs),
+            media_due=len(plan.due), media_read=len(media.read), media_deferred=reader.deferred,
+            media_failed=reader.failed, media_carried=media.carried, media_fresh=plan.fresh,
+            media_gone=len(media.gone), due_why=dict(plan.why), rows={MEDIA_INSIGHTS: media.rows, **account.rows},
+            no_value_reasons=dict(reader.reasons), metrics_dropped=[d.to_dict() for d in self.healer.dropped],
+            api_calls=sum(h.api_calls for h in hooks), rate_limit_usage_percent=CallBudget.usage(hooks),
             seconds=round(time.monotonic() - started, 3), file_format=self.file_format,
         )  # fmt: skip
 
@@ -180,7 +178,7 @@ class InsightsExport:
         """Every media the policy may read: the state's, plus what was posted since the newest one it knows (every
         media on the first run) and the live stories (the stories edge lists only those: the policy reads a story
         only while it is listed). Media deleted on Instagram leave when a read finds them gone."""
-        refs = read_state(self.destination, user_id)
+        refs = read_media_state(self.destination, user_id)
         newest = max((r.created for r in refs.values()), default=None)
         since = None if newest is None else min(newest.date(), self.today - timedelta(days=self.policy.hot_days))
         listed = hook.iter_media(list(MEDIA_FIELDS), since=since and since - timedelta(days=1))
@@ -192,87 +190,84 @@ class InsightsExport:
                                         known.last_read if known else None, live)  # fmt: skip
         return refs
 
-    def _media(
-        self, reader: MediaInsightsReader, due: list[MediaRef], staged: StagedFiles, user_id: str,
-        constants: dict[str, Any],
-    ) -> tuple[dict[str, int], set[str], set[str]]:  # fmt: skip
+    def _media(self, reader: MediaInsightsReader, plan: RefreshPlan, staged: StagedFiles, user_id: str,
+               constants: dict[str, Any]) -> MediaWritten:  # fmt: skip
+        """Read the due media into the day's partition; rows of media read earlier today that this run could not
+        read again are carried over from the partition it replaces, so a rerun never loses one."""
         writer = PartitionedWriter(staged, MEDIA_INSIGHTS, user_id, MEDIA_INSIGHTS_SCHEMA, self.file_format)
-        read: set[str] = set()
-        gone: set[str] = set()
-        pending: list[dict[str, Any]] = []
+        written, pending = MediaWritten(), list[dict[str, Any]]()
         try:
-            for result in reader.read(due):
+            for result in reader.read(plan.due):
                 if result.gone:
-                    gone.add(result.ref.id)
-                    continue
-                read.add(result.ref.id)
-                pending += media_rows(result.ref, result.values, user_id, self.today, constants)
+                    written.gone.add(result.ref.id)
+                elif not result.failed:
+                    written.read.add(result.ref.id)
+                    pending += media_rows(result.ref, result.values, user_id, self.today, constants)
                 if len(pending) >= BATCH:
                     writer.add_rows(pending, self.today)
                     pending = []
+            earlier = {r.id for r in plan.due if r.last_read == self.today} - written.read - written.gone
+            carried = self._earlier_rows(user_id, earlier)
+            written.carried = len({row["media_id"] for row in carried})
+            pending += carried
             writer.add_rows(pending, self.today) if pending else writer.add_empty(self.today)
             writer.close()
         except BaseException:
             writer.abort()
             raise
-        log.info("Insights of %s: read %d of %d due media (%d deferred to the next run by the call budget)",
-                 self.conn_id, len(read), len(due), reader.deferred)  # fmt: skip
-        return {MEDIA_INSIGHTS: writer.rows}, read, gone
+        written.rows = writer.rows
+        log.info("Insights of %s: read %d of %d due media; %d left to the next run by the call budget, %d failed",
+                 self.conn_id, len(written.read), len(plan.due), reader.deferred, reader.failed)  # fmt: skip
+        return written
 
-    def _state(self, staged: StagedFiles, user_id: str, refs: dict[str, MediaRef], read: set[str],
-               gone: set[str]) -> None:  # fmt: skip
-        rows = [
-            {"media_id": r.id, "media_product_type": r.product_type, "media_timestamp": r.created,
-             "last_read": self.today if r.id in read else r.last_read}
-            for r in refs.values() if r.id not in gone
-        ]  # fmt: skip
-        with staged.open(f"{STATE}/user_id={user_id}/{STATE_FILE}") as sink:
-            pq.write_table(pa.Table.from_pylist(rows, schema=STATE_SCHEMA), sink)
+    def _earlier_rows(self, user_id: str, media_ids: set[str]) -> list[dict[str, Any]]:
+        """The rows of ``media_ids`` in the day's published partition."""
+        directory = self.destination / partition_dir(MEDIA_INSIGHTS, user_id, self.today)
+        if not media_ids or not directory.exists():
+            return []
+        wanted, rows = pa.array(sorted(media_ids)), []
+        for part in sorted(p for p in directory.iterdir() if PART_FILE.match(p.name)):
+            with part.open("rb") as source:
+                for batch in read_batches(part.suffix.lstrip("."), source, MEDIA_INSIGHTS_SCHEMA, BATCH):
+                    rows += batch.filter(pc.is_in(batch["media_id"], value_set=wanted)).to_pylist()
+        return rows
+
+    def _media_state(self, refs: dict[str, MediaRef], media: MediaWritten) -> list[MediaRef]:
+        """The state after this run: media read today marked so (never moved back), gone ones forgotten."""
+
+        def last_read(ref: MediaRef) -> date | None:
+            return max(ref.last_read or self.today, self.today) if ref.id in media.read else ref.last_read
+
+        return [
+            MediaRef(r.id, r.product_type, r.created, last_read(r)) for r in refs.values() if r.id not in media.gone
+        ]
 
     # ------------------------------------------------------------------ account
-    def _account(self, hook: InstagramHook, staged: StagedFiles, user_id: str, version: str | None,
-                 constants: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    def _account(self, hook: InstagramHook, media_hooks: list[InstagramHook], staged: StagedFiles, user_id: str,
+                 version: str | None, constants: dict[str, Any]) -> AccountWritten:  # fmt: skip
         reader = AccountInsightsReader(hook, self.catalog, self.healer, on_day=self.today, api_version=version)
-        done: dict[str, Any] = {"first": None, "last": None, "dirs": [], "rows": {}}
-        days = self.account_days.range(self.today, self._account_days_present(user_id)) if self.account_days else None
-        if days is not None:
-            writer = PartitionedWriter(staged, ACCOUNT_INSIGHTS, user_id, ACCOUNT_INSIGHTS_SCHEMA, self.file_format)
-            by_day: dict[date, list[dict[str, Any]]] = {}
-            for value in reader.daily(*days):
-                by_day.setdefault(value.day or days[1], []).append(account_row(value, user_id, constants))
-            for day in _days(*days):
-                writer.add_rows(by_day[day], day) if by_day.get(day) else writer.add_empty(day)
-            writer.close()
-            done.update(first=days[0].isoformat(), last=days[1].isoformat(),
-                        dirs=[partition_dir(ACCOUNT_INSIGHTS, user_id, d) for d in _days(*days)])  # fmt: skip
-            done["rows"][ACCOUNT_INSIGHTS] = writer.rows
+        complete = read_complete_days(self.destination, user_id)
+        if self.account_days is None:
+            written = AccountWritten(complete=complete)
+        else:
+            stop = lambda: self.budget.usage_reached([hook, *media_hooks])  # noqa: E731
+            written = write_account_days(reader, staged, self.account_days, complete, user_id, self.today,
+                                         self.file_format, constants, stop)  # fmt: skip
         if self.timeframe:
-            writer = PartitionedWriter(staged, AUDIENCE, user_id, AUDIENCE_SCHEMA, self.file_format)
-            rows = [audience_row(v, user_id, self.timeframe, self.today, constants)
-                    for v in reader.audience(self.timeframe)]  # fmt: skip
-            writer.add_rows(rows, self.today) if rows else writer.add_empty(self.today)
-            writer.close()
-            done["rows"][AUDIENCE] = writer.rows
-        return done
-
-    def _account_days_present(self, user_id: str) -> set[date]:
-        base = self.destination / ACCOUNT_INSIGHTS / f"user_id={user_id}"
-        if not base.exists():
-            return set()
-        return {date.fromisoformat(d.name[3:]) for d in base.iterdir() if d.name.startswith("dt=")}
+            rows = write_audience(reader, staged, self.timeframe, user_id, self.today, self.file_format, constants)
+            if rows is not None:
+                written.rows[AUDIENCE] = rows
+        return written
 
 
-def read_state(destination: ObjectStoragePath, user_id: str) -> dict[str, MediaRef]:
-    """The media the account's earlier runs knew, with the day each was last read (empty before the first run)."""
-    path = destination / STATE / f"user_id={user_id}" / STATE_FILE
-    if not path.exists():
-        return {}
-    with path.open("rb") as source:
-        table = pq.read_table(source, schema=STATE_SCHEMA)
-    return {
-        row["media_id"]: MediaRef(row["media_id"], row["media_product_type"], row["media_timestamp"], row["last_read"])
-        for row in table.to_pylist()
-    }
+@dataclass
+class MediaWritten:
+    """What the media part of a run wrote: the media read, gone, carried over, and the rows."""
+
+    read: set[str] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)
+    carried: int = 0
+    rows: int = 0
 
 
 def media_rows(ref: MediaRef, values: Iterable[InsightValue], user_id: str, day: date,
@@ -283,20 +278,3 @@ def media_rows(ref: MediaRef, values: Iterable[InsightValue], user_id: str, day:
          "reason": v.reason, "snapshot_day": day, **constants}
         for v in values
     ]  # fmt: skip
-
-
-def account_row(value: InsightValue, user_id: str, constants: dict[str, Any]) -> dict[str, Any]:
-    return {"user_id": user_id, "metric": value.metric, "period": "day", "breakdown": value.breakdown,
-            "breakdown_value": value.breakdown_value, "day": value.day, "value": value.value,
-            "reason": value.reason, **constants}  # fmt: skip
-
-
-def audience_row(value: InsightValue, user_id: str, timeframe: str, day: date,
-                 constants: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    return {"user_id": user_id, "metric": value.metric, "timeframe": timeframe, "breakdown": value.breakdown,
-            "breakdown_value": value.breakdown_value, "value": value.value, "reason": value.reason,
-            "snapshot_day": day, **constants}  # fmt: skip
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

@@ -7,12 +7,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
-from airflow_provider_instagram.exceptions import InstagramMetricError
+from airflow_provider_instagram.exceptions import InstagramError, InstagramMetricError
+from airflow_provider_instagram.insights.answers import NOT_FOR_MEDIA, InsightValue
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+Fetch = Callable[[list[str]], list[InsightValue]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class MetricHealer:
     def __init__(self, conn_id: str) -> None:
         self.conn_id = conn_id
         self._dropped: dict[tuple[str, str], DroppedMetric] = {}
+        self._served: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     @property
@@ -53,7 +54,7 @@ class MetricHealer:
         with self._lock:
             return [m for m in metrics if (scope, m) not in self._dropped]
 
-    def drop(self, scope: str, metrics: Sequence[str], exc: InstagramMetricError) -> None:
+    def drop(self, scope: str, metrics: Sequence[str], exc: InstagramError) -> None:
         """Drop ``metrics`` for ``scope``; the first drop of each logs one warning naming it and the fix."""
         for metric in metrics:
             with self._lock:
@@ -67,32 +68,53 @@ class MetricHealer:
                 "call that finds out again next run.", metric, scope, self.conn_id, exc.message, exc.code,
             )  # fmt: skip
 
-    def call(self, scope: str, metrics: Sequence[str], fetch: Callable[[list[str]], T]) -> tuple[list[str], T | None]:
+    def call(self, scope: str, metrics: Sequence[str], fetch: Fetch) -> tuple[list[str], list[InsightValue]]:
         """``fetch(usable metrics)``, dropping what Instagram refuses and asking again without it.
 
-        When a refusal names no metric, each metric is asked alone once to find the culprit(s). Returns the metrics
-        finally asked and what ``fetch`` returned (``None`` when no metric was left).
+        A metric refused as incompatible with one media, after Instagram served it for others of the scope, is that
+        media's ``not_for_this_media`` value instead. When a refusal names no metric, each metric is asked alone
+        once to find the culprits (their answers are kept). Returns the metrics asked and the values.
+
+        :raises InstagramMetricError: the refusal names no metric and no metric alone is refused: it is about
+            this request, not a metric (the caller leaves the media to the next run).
         """
-        asked = self.usable(scope, metrics)
+        asked, found = self.usable(scope, metrics), list[InsightValue]()
         while asked:
             try:
-                return asked, fetch(asked)
+                values = fetch(asked)
             except InstagramMetricError as exc:
                 named = [m for m in asked if m in exc.metrics]
                 if not named:
-                    named = self._culprits(asked, fetch) or list(asked)
-                self.drop(scope, named, exc)
+                    culprits, values = self._probe(asked, fetch)
+                    if not culprits:
+                        raise
+                    self.drop(scope, culprits, exc)
+                    return self._served_now(scope, [m for m in asked if m not in culprits]), found + values
+                if "incompatible" in exc.message.lower() and self._was_served(scope, named):
+                    found += [InsightValue(m, None, reason=NOT_FOR_MEDIA) for m in named]
+                else:
+                    self.drop(scope, named, exc)
                 asked = [m for m in asked if m not in named]
-        return [], None
+                continue
+            return self._served_now(scope, asked), found + values
+        return [], found
+
+    def _was_served(self, scope: str, metrics: Sequence[str]) -> bool:
+        with self._lock:
+            return all((scope, m) in self._served for m in metrics)
+
+    def _served_now(self, scope: str, metrics: list[str]) -> list[str]:
+        with self._lock:
+            self._served.update((scope, m) for m in metrics)
+        return metrics
 
     @staticmethod
-    def _culprits(asked: list[str], fetch: Callable[[list[str]], object]) -> list[str]:
-        if len(asked) == 1:
-            return list(asked)
-        culprits = []
+    def _probe(asked: list[str], fetch: Fetch) -> tuple[list[str], list[InsightValue]]:
+        """Each metric alone: the refused ones, and the others' values."""
+        culprits, values = [], []
         for metric in asked:
             try:
-                fetch([metric])
+                values += fetch([metric])
             except InstagramMetricError:
                 culprits.append(metric)
-        return culprits
+        return culprits, values

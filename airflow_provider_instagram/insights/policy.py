@@ -79,13 +79,15 @@ class RefreshPolicy:
         old = 0
         for ref in media:
             created = ref.created.date()
+            if ref.last_read == today:  # first: a rerun of the day rewrites its partition whole
+                groups["today"].append(ref)
+                old += created < hot_from
+                continue
             if created < retained_from or (ref.product_type == "STORY" and not ref.live):
                 plan.beyond_retention += 1
                 continue
             old += created < hot_from
-            if ref.last_read == today:
-                groups["today"].append(ref)
-            elif created >= hot_from:
+            if created >= hot_from:
                 groups["hot"].append(ref)
             elif ref.last_read is None:
                 groups["new"].append(ref)

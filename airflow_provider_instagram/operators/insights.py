@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow_provider_instagram.account.gate import PublishGate
 from airflow_provider_instagram.clock import utcnow
 from airflow_provider_instagram.deletion.purge import delete_files
-from airflow_provider_instagram.exceptions import AccountRevokedError
+from airflow_provider_instagram.exceptions import AccountRevokedError, SnapshotDayPastError
 from airflow_provider_instagram.export.formats import check_format
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.insights.catalog import MetricCatalog
@@ -55,7 +55,8 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         hours, so only a run at least daily keeps them).
     :param account_backfill_days: fill missing account-insights days this far back (1 to 730); ``0`` reads no
         account insights.
-    :param account_lag_days: account days re-read every run (values of the last 48 hours still change).
+    :param account_lag_days: account days re-read every run (Instagram's values lag up to 48 hours); a day is
+        complete once read this many days after it, with values.
     :param timeframe: audience demographics' timeframe (``this_week`` or ``this_month``); ``None`` reads none.
     :param include_metrics: ask for exactly these metrics (media and account), opt-in ones included.
     :param exclude_metrics: never ask for these (a metric Meta retired after this release, say).
@@ -70,7 +71,7 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         self, *, instagram_conn_id: str = InstagramHook.default_conn_name, destination: str,
         file_format: str = "parquet", snapshot_day: str | date | None = None, hot_days: int = 7, max_age_days: int = 30,
         max_calls: int | None = None, usage_ceiling_percent: int = 75, concurrency: int = 8, breakdowns: bool = False,
-        stories: bool = True, account_backfill_days: int = 30, account_lag_days: int = 2,
+        stories: bool = True, account_backfill_days: int = 30, account_lag_days: int = 3,
         timeframe: str | None = "this_month",
         include_metrics: Sequence[str] | None = None, exclude_metrics: Sequence[str] = (),
         add_metrics: Sequence[Mapping[str, Any]] = (), **kwargs: Any,
@@ -109,7 +110,7 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         )  # fmt: skip
         try:
             summary = export.run()
-        except AccountRevokedError as exc:
+        except (AccountRevokedError, SnapshotDayPastError) as exc:
             raise AirflowSkipException(str(exc)) from None
         if gate.deletion_requested():  # arrived while the files were published: take them back
             delete_files(destination, [summary.user_id])

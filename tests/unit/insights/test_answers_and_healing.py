@@ -44,7 +44,7 @@ def error(code: int, message: str, subcode: int | None = None) -> InstagramReque
          ("plays",)),
         (error(100, "Incompatible metric (total_interactions) with the media"), ["total_interactions"],
          ("total_interactions",)),
-        (error(100, "(#100) Something else"), ["reach", "saved"], ()),
+        (error(100, "(#100) An unknown error has occurred."), ["reach", "saved"], ()),
     ],
 )  # fmt: skip
 def test_code_100_names_the_metrics_it_is_about(refusal: InstagramRequestError, asked: list[str],
@@ -67,33 +67,72 @@ def test_no_insights_reasons_and_the_missing_permission() -> None:
         assert "ig_shop" in str(refused) and "instagram_business_manage_insights" in str(refused)
 
 
+def test_a_code_100_about_the_request_itself_is_not_a_metric_refusal() -> None:
+    refusal = error(100, "(#100) There cannot be more than 30 days (2592000 s) between since and until")
+    typed = insights_error(refusal, ["reach", "views"], None, "ig")
+    assert type(typed) is InstagramRequestError
+
+
+def values(names: list[str]) -> list[InsightValue]:
+    return [InsightValue(n, 1.0) for n in names]
+
+
 def test_a_refused_metric_is_dropped_once_with_one_warning_and_the_call_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     healer, asked_log = MetricHealer("ig"), []
 
-    def fetch(names: list[str]) -> list[str]:
+    def fetch(names: list[str]) -> list[InsightValue]:
         asked_log.append(list(names))
         if "plays" in names:
             raise InstagramMetricError("plays is no longer supported", metrics=("plays",), code=100)
-        return names
+        return values(names)
 
     with caplog.at_level(logging.WARNING):
-        assert healer.call("REELS", ["reach", "plays"], fetch) == (["reach"], ["reach"])
-        assert healer.call("REELS", ["reach", "plays"], fetch) == (["reach"], ["reach"])
+        assert healer.call("REELS", ["reach", "plays"], fetch) == (["reach"], values(["reach"]))
+        assert healer.call("REELS", ["reach", "plays"], fetch) == (["reach"], values(["reach"]))
     assert asked_log == [["reach", "plays"], ["reach"], ["reach"]]
     assert [d.metric for d in healer.dropped] == ["plays"]
     assert len([r for r in caplog.records if "plays" in r.getMessage()]) == 1
     assert healer.usable("FEED", ["plays"]) == ["plays"]  # dropped for REELS only
 
 
-def test_a_refusal_naming_no_metric_finds_the_culprit_by_asking_each_alone() -> None:
-    healer = MetricHealer("ig")
+def test_a_refusal_naming_no_metric_finds_the_culprit_and_keeps_the_others_answers() -> None:
+    healer, calls = MetricHealer("ig"), []
 
-    def fetch(names: list[str]) -> list[str]:
+    def fetch(names: list[str]) -> list[InsightValue]:
+        calls.append(names)
         if "saved" in names:
             raise InstagramMetricError("(#100) An unknown error has occurred.", code=100)
-        return names
+        return values(names)
 
-    assert healer.call("FEED", ["reach", "saved", "likes"], fetch) == (["reach", "likes"], ["reach", "likes"])
-    assert [d.metric for d in healer.dropped] == ["saved"]
+    assert healer.call("FEED", ["reach", "saved", "likes"], fetch) == (["reach", "likes"], values(["reach", "likes"]))
+    assert [d.metric for d in healer.dropped] == ["saved"] and len(calls) == 4
+
+
+def test_a_refusal_no_metric_explains_drops_nothing_and_is_raised() -> None:
+    healer, answers = MetricHealer("ig"), iter([False, True, True])
+
+    def fetch(names: list[str]) -> list[InsightValue]:
+        if not next(answers):
+            raise InstagramMetricError("(#100) An unknown error has occurred.", code=100)
+        return values(names)
+
+    with pytest.raises(InstagramMetricError):
+        healer.call("FEED", ["reach", "likes"], fetch)
+    assert healer.dropped == [] and healer.usable("FEED", ["reach", "likes"]) == ["reach", "likes"]
+
+
+def test_incompatible_with_one_media_after_serving_others_is_that_medias_reason_not_a_drop() -> None:
+    healer = MetricHealer("ig")
+    assert healer.call("FEED", ["reach", "total_interactions"], values)[0] == ["reach", "total_interactions"]
+
+    def refuse(names: list[str]) -> list[InsightValue]:
+        if "total_interactions" in names:
+            raise InstagramMetricError("Incompatible metric (total_interactions) with the media",
+                                       metrics=("total_interactions",), code=100)  # fmt: skip
+        return values(names)
+
+    asked, found = healer.call("FEED", ["reach", "total_interactions"], refuse)
+    assert asked == ["reach"] and InsightValue("total_interactions", None, reason="not_for_this_media") in found
+    assert healer.dropped == []

@@ -15,7 +15,8 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.exceptions import InstagramConfigError, InstagramPermissionError
 from airflow_provider_instagram.hooks.instagram import InstagramHook
-from airflow_provider_instagram.insights.export import AccountDays, InsightsExport, InsightsSummary, read_state
+from airflow_provider_instagram.insights.catalog import MetricCatalog
+from airflow_provider_instagram.insights.export import AccountDays, InsightsExport, InsightsSummary, read_media_state
 from airflow_provider_instagram.insights.reader import CallBudget
 from tests.support.instagram import CLOCK, pinned
 
@@ -27,6 +28,10 @@ def export(connect: Callable[..., InstagramHook], root: Path, today: date, **opt
     hook = lambda: InstagramHook(retry_policy=policy)  # noqa: E731
     return InsightsExport(hook, ObjectStoragePath(f"file://{root}"), today, conn_id="instagram_default",
                           clock=lambda: CLOCK, **options).run()  # fmt: skip
+
+
+def state(root: Path, user_id: str) -> dict[str, Any]:
+    return read_media_state(ObjectStoragePath(f"file://{root}"), user_id)
 
 
 def media_rows(root: Path, day: date) -> list[dict[str, Any]]:
@@ -44,7 +49,9 @@ def test_the_first_run_reads_every_media_and_story_and_later_runs_only_what_stil
     assert first.media_read == first.media_known == 63 and first.media_deferred == 0
     assert emulator_client.calls()["media_insights"] == 63, "one call per media"
     rows = media_rows(tmp_path, today)
-    assert {r["media_id"] for r in rows} == set(read_state(ObjectStoragePath(f"file://{tmp_path}"), first.user_id))
+    assert {r["media_id"] for r in rows} == set(
+        read_media_state(ObjectStoragePath(f"file://{tmp_path}"), first.user_id)
+    )
     assert {r["media_product_type"] for r in rows} == {"FEED", "REELS", "STORY"}
     assert all(r["value"] is not None or r["reason"] for r in rows) and not [r for r in rows if r["value"] == 0 and
                                                                            r["reason"]]  # fmt: skip
@@ -74,8 +81,7 @@ def test_a_budget_defers_the_rest_to_the_next_run_which_reads_it_first(
     emulator_client.advance_clock(86_400)
     second = export(connect, tmp_path, today + DAY, timeframe=None)
     assert second.due_why["new"] == 28 and second.media_read >= 28
-    state = read_state(ObjectStoragePath(f"file://{tmp_path}"), first.user_id)
-    assert all(ref.last_read is not None for ref in state.values())
+    assert all(ref.last_read is not None for ref in state(tmp_path, first.user_id).values())
 
 
 def test_media_deleted_on_instagram_leave_the_state_and_old_media_say_why_they_have_no_values(
@@ -89,10 +95,12 @@ def test_media_deleted_on_instagram_leave_the_state_and_old_media_say_why_they_h
     rows = media_rows(tmp_path, CLOCK.date())
     before = {r["media_id"] for r in rows if r["reason"] == "before_business_conversion"}
     assert before and all(r["value"] is None for r in rows if r["media_id"] in before)
-    gone = sorted(read_state(ObjectStoragePath(f"file://{tmp_path}"), media["user_id"]))[0]
+    gone = sorted(state(tmp_path, media["user_id"]))[0]
     emulator_client.edit_media(gone, deleted=True)
     second = export(connect, tmp_path, CLOCK.date(), timeframe=None)  # a rerun of the day reads all it read
-    assert second.media_gone == 1 and gone not in read_state(ObjectStoragePath(f"file://{tmp_path}"), first.user_id)
+    assert second.media_gone == 1 and gone not in read_media_state(
+        ObjectStoragePath(f"file://{tmp_path}"), first.user_id
+    )
     assert gone not in {r["media_id"] for r in media_rows(tmp_path, CLOCK.date())}
 
 
@@ -114,3 +122,58 @@ def test_basic_display_has_no_insights_and_says_so(
     with pytest.raises(InstagramConfigError, match="Instagram Login"):
         export(connect, tmp_path, CLOCK.date(), timeframe=None, connection={"api": "basic_display"})
     assert emulator_client.calls().get("media_insights", 0) == 0
+
+
+def test_a_failing_read_leaves_that_media_to_the_next_run_and_publishes_the_others(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
+) -> None:  # fmt: skip
+    pinned(emulator_client, accounts=1, media=10, span_days=60)
+    emulator_client.add_faults({"endpoint": "media_insights", "sequence": [{"kind": "http_error", "status": 503}] * 4})
+    first = export(connect, tmp_path, CLOCK.date(), concurrency=1, timeframe=None)
+    assert (first.media_read, first.media_failed) == (9, 1)
+    emulator_client.advance_clock(86_400)
+    second = export(connect, tmp_path, CLOCK.date() + DAY, timeframe=None)
+    assert second.due_why["new"] == 1 and second.media_failed == 0
+
+
+def test_a_rerun_of_the_day_under_a_smaller_budget_keeps_every_row_of_the_day(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
+) -> None:  # fmt: skip
+    pinned(emulator_client, accounts=1, media=20, span_days=60)
+    export(connect, tmp_path, CLOCK.date(), timeframe=None)
+    before = sorted((r["media_id"], r["metric"]) for r in media_rows(tmp_path, CLOCK.date()))
+    rerun = export(connect, tmp_path, CLOCK.date(), timeframe=None, budget=CallBudget(max_calls=3), concurrency=1)
+    assert rerun.media_read == 3 and rerun.media_carried == 17
+    assert sorted((r["media_id"], r["metric"]) for r in media_rows(tmp_path, CLOCK.date())) == before
+
+
+def test_account_days_without_data_yet_are_read_again_until_they_have_it(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
+) -> None:  # fmt: skip
+    pinned(emulator_client, accounts=1, media=5, span_days=30)
+    emulator_client.configure(insights_lag_hours=48)  # Meta's documented worst case
+    today = CLOCK.date()
+    first = export(connect, tmp_path, today, timeframe=None, account_days=AccountDays(5, 1))
+    assert first.account_first_day == (today - 5 * DAY).isoformat()
+    emulator_client.advance_clock(86_400)
+    second = export(connect, tmp_path, today + DAY, timeframe=None, account_days=AccountDays(5, 1))
+    assert second.account_first_day == (today - 2 * DAY).isoformat(), "the days that had no data yet"
+    parts = tmp_path.glob(f"account_insights/user_id=*/dt={(today - 2 * DAY).isoformat()}/part-*.parquet")
+    assert any(r["value"] is not None for part in parts for r in pq.read_table(part).to_pylist())
+
+
+@pytest.mark.parametrize("code", [1, 100])
+def test_a_breakdown_the_metric_lacks_is_dropped_for_the_run_whatever_code_refuses_it(
+    code: int, connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
+) -> None:  # fmt: skip
+    pinned(emulator_client, accounts=1, media=6, span_days=60)
+    emulator_client.configure(breakdown_error_code=code)
+    catalog = MetricCatalog.bundled().customised(
+        add=[{"name": "reach", "product_types": ["FEED", "REELS"], "breakdowns": ["action_type"]}]
+    )
+    summary = export(connect, tmp_path, CLOCK.date(), timeframe=None, breakdowns=True, catalog=catalog)
+    assert summary.media_read == 6 and summary.media_failed == 0
+    assert {d["metric"] for d in summary.metrics_dropped} == {"reach:action_type"}
+    rows = media_rows(tmp_path, CLOCK.date())
+    assert {r["breakdown"] for r in rows if r["metric"] == "profile_activity"} >= {"", "action_type"}
+    assert all(r["value"] is not None for r in rows if r["metric"] == "reach")

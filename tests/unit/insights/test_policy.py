@@ -37,8 +37,9 @@ def test_overdue_and_never_read_come_before_the_rolling_ones_and_replace_them() 
 
 
 def test_media_read_earlier_the_same_day_are_read_again_so_a_rerun_rewrites_the_whole_day() -> None:
-    plan = RefreshPolicy(7, 30).plan([ref(1, 90, 0), ref(2, 90, 2)], TODAY)
-    assert plan.due[0].id == "1" and plan.why["today"] == 1
+    expired_story = MediaRef("3", "STORY", datetime(2026, 11, 29, tzinfo=UTC), TODAY, live=False)
+    plan = RefreshPolicy(7, 30).plan([ref(1, 90, 0), ref(2, 90, 2), expired_story], TODAY)
+    assert [m.id for m in plan.due[:2]] == ["1", "3"] and plan.why["today"] == 2
 
 
 def test_media_beyond_instagrams_two_years_are_never_read() -> None:
@@ -67,6 +68,6 @@ def test_bounds_are_checked(hot: int, max_age: int) -> None:
 def test_stories_are_read_only_while_the_stories_edge_lists_them() -> None:
     created = datetime(2026, 11, 29, 23, tzinfo=UTC)
     live = MediaRef("1", "STORY", created, live=True)
-    gone = MediaRef("2", "STORY", created, TODAY, live=False)
+    gone = MediaRef("2", "STORY", created, TODAY - timedelta(days=1), live=False)
     plan = RefreshPolicy(7, 30).plan([live, gone], TODAY)
     assert [m.id for m in plan.due] == ["1"] and plan.beyond_retention == 1
