@@ -68,3 +68,7 @@ MAX_CONCURRENCY = Bound(
     "max_concurrency", 1, 32, "the slices of a long window read side by side (1 reads it in one walk)"
 )
 BATCH_ROWS = Bound("batch_rows", 1, 1_000_000, "the rows staged per batch; the load holds one batch in memory")
+ACCOUNT_BACKFILL_DAYS = Bound(
+    "account_backfill_days", 0, 730,
+    "the days of account insights filled back (Instagram keeps two years); 0 reads no account insights",
+)  # fmt: skip

@@ -415,7 +415,7 @@ class EmulatorBackend:
     def stories(self, token: Token, node_id: str) -> list[Media]:
         """``/<user>/stories``: the account's stories of the last 24 h by the clock, newest first (one page)."""
         with self._lock:
-            if self.config.api == "basic_display":
+            if self.config.api == "basic_display" or not self.config.serve_stories_edge:
                 raise errors.invalid_parameter("Tried accessing nonexisting field (stories)")
             account = self.account_for(token, node_id)
             now = self.now()

@@ -63,6 +63,8 @@ class EmulatorConfig:
     :param insights_lag_hours: media younger than this, and account days ending within it, have no insights yet
         (an empty data set). Meta says "up to 48 h" (UNCONFIRMED: the usual lag).
     :param story_insights_lag_hours: the same for stories, whose insights only live 24 h (UNCONFIRMED).
+    :param serve_stories_edge: serve ``/<user>/stories`` on graph.instagram.com (UNCONFIRMED for Instagram Login
+        tokens); ``False`` answers it as a nonexisting field.
     :param breakdown_error_code: code of "An unknown error has occurred.", the answer to a breakdown the metric
         lacks (UNCONFIRMED: 100, or Meta's transient code 1, which clients retry).
     :param insights_scope_error_code: error code for an insights call without ``instagram_business_manage_insights``
@@ -109,6 +111,7 @@ class EmulatorConfig:
     story_insights_lag_hours: float = 0.0
     insights_scope_error_code: Literal[10, 200] = 10
     breakdown_error_code: Literal[1, 100] = 100
+    serve_stories_edge: bool = True
     account_insights_max_range_days: int | None = 30
     serve_follower_count: bool = True
 

@@ -25,6 +25,7 @@ from airflow_provider_instagram.insights.schema import (
     AUDIENCE,
     AUDIENCE_SCHEMA,
 )
+from airflow_provider_instagram.options import ACCOUNT_BACKFILL_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class AccountDays:
     after it, with values: a day Instagram had nothing for yet is read again.
 
     :param backfill_days: how far back to fill missing days (1 to 730; Instagram keeps 2 years).
+    :raises ValueError: a bound is out of range.
     :param lag_days: days re-read every run (0 to 30).
     """
 
@@ -43,8 +45,9 @@ class AccountDays:
     lag_days: int = 3
 
     def __post_init__(self) -> None:
-        if not 1 <= self.backfill_days <= 730 or not 0 <= self.lag_days <= 30:
-            raise ValueError("account backfill_days must be 1 to 730 and lag_days 0 to 30")
+        ACCOUNT_BACKFILL_DAYS.check(self.backfill_days)
+        if not 0 <= self.lag_days <= 30:
+            raise ValueError(f"account lag_days must be 0 to 30, not {self.lag_days!r}")
 
     def range(self, today: date, complete: set[date]) -> tuple[date, date] | None:
         """The contiguous days to read (first, last), or ``None`` when none are due."""

@@ -21,6 +21,7 @@ from airflow_provider_instagram.export.dag import (
 from airflow_provider_instagram.export.formats import FORMATS
 from airflow_provider_instagram.operators.insights import InstagramInsightsToStorageOperator
 from airflow_provider_instagram.operators.insights_warehouse import InstagramInsightsToSqlOperator
+from airflow_provider_instagram.options import ACCOUNT_BACKFILL_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,9 @@ insights are loaded into `instagram_media_insights`, `instagram_account_insights
 
 def insights_settings(params: dict[str, Any], api_conn_id: str) -> list[dict[str, Any]]:
     """One operator-kwargs dict per account, resolved like the media export's (params, Variables, defaults)."""
+    backfill = ACCOUNT_BACKFILL_DAYS.check(params.get("account_backfill_days", 30))
     return [
-        {k: s[k] for k in ("instagram_conn_id", "destination", "file_format")}
+        {**{k: s[k] for k in ("instagram_conn_id", "destination", "file_format")}, "account_backfill_days": backfill}
         for s in export_settings(params, api_conn_id)
     ]
 
@@ -127,6 +129,9 @@ def create_insights_dag(
             "file_format": Param(None, type=["null", "string"], enum=[None, *FORMATS],
                                  values_display={"null": f"(Variable {FORMAT_VARIABLE}, else parquet)"},
                                  description=f"File format (empty: Variable {FORMAT_VARIABLE}, else parquet)"),
+            "account_backfill_days": Param(30, type="integer", minimum=ACCOUNT_BACKFILL_DAYS.low,
+                                           maximum=ACCOUNT_BACKFILL_DAYS.high,
+                                           description="Fill missing account-insights days this far back"),
             "sql_conn_id": Param(None, type=["null", "string"],
                                  description=f"Warehouse connection to load into (empty: Variable "
                                              f"{WAREHOUSE_VARIABLE}; neither set: no load)"),

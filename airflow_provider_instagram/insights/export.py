@@ -15,7 +15,13 @@ import pyarrow.compute as pc
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_instagram.clock import Clock, utcnow
-from airflow_provider_instagram.exceptions import InstagramConfigError, SnapshotDayPastError
+from airflow_provider_instagram.exceptions import (
+    InstagramConfigError,
+    InstagramPermissionError,
+    InstagramRequestError,
+    InstagramTransientError,
+    SnapshotDayPastError,
+)
 from airflow_provider_instagram.export.formats import check_format, read_batches
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
 from airflow_provider_instagram.export.staging import PART_FILE, StagedFiles
@@ -106,6 +112,7 @@ class InsightsExport:
         self.breakdowns, self.stories, self.file_format = breakdowns, stories, check_format(file_format)
         self.clock, self.before_publish = clock, before_publish
         self.healer = MetricHealer(conn_id)
+        self.stories_refused: str | None = None
 
     def run(self) -> InsightsSummary:
         """Read and publish; the partitions first, then the state that says they were read."""
@@ -171,6 +178,7 @@ class InsightsExport:
             no_value_reasons=dict(reader.reasons), metrics_dropped=[d.to_dict() for d in self.healer.dropped],
             api_calls=sum(h.api_calls for h in hooks), rate_limit_usage_percent=CallBudget.usage(hooks),
             seconds=round(time.monotonic() - started, 3), file_format=self.file_format,
+            extra={"stories_refused": self.stories_refused} if self.stories_refused else {},
         )  # fmt: skip
 
     # ------------------------------------------------------------------ media
@@ -182,13 +190,26 @@ class InsightsExport:
         newest = max((r.created for r in refs.values()), default=None)
         since = None if newest is None else min(newest.date(), self.today - timedelta(days=self.policy.hot_days))
         listed = hook.iter_media(list(MEDIA_FIELDS), since=since and since - timedelta(days=1))
-        stories = hook.iter_stories(list(MEDIA_FIELDS)) if self.stories else iter(())
+        stories = self._live_stories(hook) if self.stories else []
         for item, live in itertools.chain(((m, False) for m in listed), ((s, True) for s in stories)):
             created = datetime.strptime(item["timestamp"], "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
             known = refs.get(item["id"])
             refs[item["id"]] = MediaRef(item["id"], item.get("media_product_type"), created,
                                         known.last_read if known else None, live)  # fmt: skip
         return refs
+
+    def _live_stories(self, hook: InstagramHook) -> list[dict[str, Any]]:
+        """The stories edge's stories; none, with a warning, where Instagram refuses the edge (no page confirms it
+        on graph.instagram.com for Instagram Login tokens): the run goes on with the posts."""
+        try:
+            return list(hook.iter_stories(list(MEDIA_FIELDS)))
+        except (InstagramRequestError, InstagramTransientError) as exc:
+            if isinstance(exc, InstagramPermissionError):
+                raise
+            log.warning("Stories of %s not read this run (%s): their insights last 24 hours; set stories=False if "
+                        "the account has none to read", self.conn_id, exc)  # fmt: skip
+            self.stories_refused = str(exc)
+            return []
 
     def _media(self, reader: MediaInsightsReader, plan: RefreshPlan, staged: StagedFiles, user_id: str,
                constants: dict[str, Any]) -> MediaWritten:  # fmt: skip

@@ -252,7 +252,7 @@ class AccountInsightsReader:
 
     def _day(self, day: date, specs: Sequence[MetricSpec]) -> list[InsightValue]:
         since = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        until = since + timedelta(days=1)
+        until = since + timedelta(seconds=86_399)  # the day's last second: one day, whether until is inclusive or not
 
         def fetch(names: list[str], breakdown: str | None = None) -> list[InsightValue]:
             return self.hook.get_account_insights(names, since=since, until=until, breakdown=breakdown)

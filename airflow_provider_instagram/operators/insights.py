@@ -22,6 +22,7 @@ from airflow_provider_instagram.insights.reader import CallBudget
 from airflow_provider_instagram.insights.schema import ACCOUNT_INSIGHTS, AUDIENCE, MEDIA_INSIGHTS
 from airflow_provider_instagram.operators.arguments import TEMPLATE, public_uri, storage_path, usable_account
 from airflow_provider_instagram.operators.lineage import INSIGHTS_READS, ExportLineage, nothing
+from airflow_provider_instagram.options import ACCOUNT_BACKFILL_DAYS
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -71,7 +72,7 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         self, *, instagram_conn_id: str = InstagramHook.default_conn_name, destination: str,
         file_format: str = "parquet", snapshot_day: str | date | None = None, hot_days: int = 7, max_age_days: int = 30,
         max_calls: int | None = None, usage_ceiling_percent: int = 75, concurrency: int = 8, breakdowns: bool = False,
-        stories: bool = True, account_backfill_days: int = 30, account_lag_days: int = 3,
+        stories: bool = True, account_backfill_days: int | str = 30, account_lag_days: int = 3,
         timeframe: str | None = "this_month",
         include_metrics: Sequence[str] | None = None, exclude_metrics: Sequence[str] = (),
         add_metrics: Sequence[Mapping[str, Any]] = (), **kwargs: Any,
@@ -84,7 +85,8 @@ class InstagramInsightsToStorageOperator(BaseOperator):
         # Checked now, at the DAG's parse: a bad option fails the DAG, not every run.
         self.policy = RefreshPolicy(hot_days, max_age_days)
         self.budget = CallBudget(max_calls, usage_ceiling_percent)
-        self.account_days = AccountDays(account_backfill_days, account_lag_days) if account_backfill_days else None
+        backfill = ACCOUNT_BACKFILL_DAYS.check(account_backfill_days)
+        self.account_days = AccountDays(backfill, account_lag_days) if backfill else None
         self.catalog = MetricCatalog.bundled().customised(include=include_metrics, exclude=exclude_metrics,
                                                           add=add_metrics)  # fmt: skip
         self.concurrency, self.breakdowns, self.stories, self.timeframe = concurrency, breakdowns, stories, timeframe

@@ -177,3 +177,12 @@ def test_a_breakdown_the_metric_lacks_is_dropped_for_the_run_whatever_code_refus
     rows = media_rows(tmp_path, CLOCK.date())
     assert {r["breakdown"] for r in rows if r["metric"] == "profile_activity"} >= {"", "action_type"}
     assert all(r["value"] is not None for r in rows if r["metric"] == "reach")
+
+
+def test_a_refused_stories_edge_leaves_the_posts_read(
+    connect: Callable[..., InstagramHook], emulator_client: EmulatorClient, tmp_path: Path,
+) -> None:  # fmt: skip
+    pinned(emulator_client, accounts=1, media=8, stories=2)
+    emulator_client.configure(serve_stories_edge=False)
+    summary = export(connect, tmp_path, CLOCK.date(), timeframe=None)
+    assert summary.media_read == 8 and "stories" in summary.extra["stories_refused"]
