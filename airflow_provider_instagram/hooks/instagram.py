@@ -28,7 +28,12 @@ from airflow_provider_instagram.clock import Clock, utcnow
 from airflow_provider_instagram.exceptions import InstagramError, InstagramMediaUrlExpiredError, InstagramRequestError
 from airflow_provider_instagram.hooks.connection import ConnectionParams, build_params
 from airflow_provider_instagram.hooks.transport import InstagramTransport, RetryPolicy, describe, error_from_response
-from airflow_provider_instagram.insights.answers import InsightValue, insights_error, parse_insights
+from airflow_provider_instagram.insights.answers import (
+    INSIGHTS_PERMISSION,
+    InsightValue,
+    insights_error,
+    parse_insights,
+)
 from airflow_provider_instagram.masking import mask
 
 if TYPE_CHECKING:
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
 
 SHORT_LIVED_SECONDS = 3_600
 DEFAULT_SCOPES = {
-    "instagram_login": ("instagram_business_basic", "instagram_business_manage_insights"),
+    "instagram_login": ("instagram_business_basic", INSIGHTS_PERMISSION),
     "basic_display": ("user_profile", "user_media"),
 }
 CHILD_FIELDS = "id,media_type,media_url,thumbnail_url"

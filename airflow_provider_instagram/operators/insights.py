@@ -63,6 +63,16 @@ class InstagramInsightsToStorageOperator(BaseOperator):
     :param exclude_metrics: never ask for these (a metric Meta retired after this release, say).
     :param add_metrics: catalog entries to add or replace (``{"name", "product_types"...}``, ``scope`` ``media``
         or ``account``): a metric Meta adds, without waiting for a release.
+    :return: (XCom) the run's counts (``InsightsSummary``): media read, deferred, failed and carried over, rows per
+        table, reasons, the metrics dropped, API calls, the snapshot and account days; no secret.
+    :raises ValueError: an option is out of its bounds, or names a metric the catalog does not know (at
+        construction).
+    :raises InstagramPermissionError: the token lacks ``instagram_business_manage_insights``.
+    :raises InstagramConfigError: the connection is a Basic Display one (no insights).
+
+    .. seealso::
+        https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights and
+        https://developers.facebook.com/docs/instagram-platform/api-reference/instagram-user/insights
     """
 
     template_fields: Sequence[str] = ("instagram_conn_id", "destination", "file_format", "snapshot_day")
