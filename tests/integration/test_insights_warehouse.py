@@ -21,6 +21,7 @@ from airflow_provider_instagram.account.record import AccountRecord
 from airflow_provider_instagram.deletion.purge import delete_files, delete_rows, user_tables
 from airflow_provider_instagram.export.partitions import PartitionedWriter, partition_dir
 from airflow_provider_instagram.export.staging import StagedFiles
+from airflow_provider_instagram.insights.answers import NO_DATA, REASONS
 from airflow_provider_instagram.insights.schema import (
     ACCOUNT_INSIGHTS,
     ACCOUNT_INSIGHTS_SCHEMA,
@@ -29,8 +30,6 @@ from airflow_provider_instagram.insights.schema import (
     INSIGHTS_FOLDERS,
     MEDIA_INSIGHTS,
     MEDIA_INSIGHTS_SCHEMA,
-    NO_DATA,
-    REASONS,
     STATE,
     STATE_SCHEMA,
 )

@@ -168,10 +168,10 @@ def parsed_dags(venv: CleanVenv, home: Path, **settings: str) -> list[dict[str, 
     return listed
 
 
-def test_dags_install_into_the_dags_folder_then_airflow_parses_and_lists_the_three_dags(venv: CleanVenv) -> None:
+def test_dags_install_into_the_dags_folder_then_airflow_parses_and_lists_the_bundled_dags(venv: CleanVenv) -> None:
     home = venv.new_home("installed")
     done = venv.run("airflow-instagram", "dags", "install", str(home / "dags"), home=home)
-    assert done.stdout.count("created") == 3
+    assert done.stdout.count("created") == len(DAG_FILES)
     assert sorted(p.name for p in (home / "dags").iterdir()) == sorted(DAG_FILES)
 
     listed = parsed_dags(venv, home)
