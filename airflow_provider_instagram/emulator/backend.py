@@ -389,13 +389,17 @@ class EmulatorBackend:
         self, account: Account, *, limit: int, since: int | None, until: int | None,
         after: str | None, before: str | None,
     ) -> tuple[list[Media], int, int, int]:  # fmt: skip
-        """The page's items plus (start, lo, hi): its offset and the window's bounds in the edge."""
+        """The page's items plus (start, lo, hi): its offset and the window's bounds in the edge.
+
+        Media seeded with a timestamp after the emulator's clock are not posted yet: the edge lists them once the
+        clock passes it (a history seeded ahead of the clock grows day by day as the clock advances)."""
         with self._lock:
             cap = self.config.media_edge_cap
             neg = self._neg_stamps[account.id]
-            visible = len(neg) if cap is None else min(cap, len(neg))
-            lo = 0 if until is None else bisect.bisect_left(neg, -until, 0, visible)
-            hi = visible if since is None else bisect.bisect_right(neg, -since, 0, visible)
+            posted = bisect.bisect_left(neg, -self.now())  # newest first: the media after the clock lead
+            visible = len(neg) if cap is None else min(posted + cap, len(neg))
+            lo = posted if until is None else bisect.bisect_left(neg, -until, posted, visible)
+            hi = visible if since is None else bisect.bisect_right(neg, -since, posted, visible)
             positions = self._positions[account.id]
             if (after is not None and after not in positions) or (before is not None and before not in positions):
                 raise errors.invalid_parameter("Invalid cursor")

@@ -38,7 +38,8 @@ class EmulatorConfig:
     :param echo_state_on_deny: echo ``state`` on the ``access_denied`` redirect (UNCONFIRMED).
     :param cdn_url_ttl: seconds a signed media URL stays valid.
     :param anchor: Unix time of the newest seeded media; ``None`` means the emulator's clock at (re)set, to the
-        whole hour.
+        whole hour. An anchor after the clock seeds media that are not posted yet: the media edge (and
+        ``media_count``) leave out media timestamped after the clock, so the account grows as the clock passes them.
     :param span_days: seeded media spread over this many days before the anchor.
     :param token_age: seconds the seeded long-lived tokens are old at start (0: issued at start).
     :param client_id: the seeded Instagram app id.

@@ -93,7 +93,7 @@ class Renderer:
             "profile_picture_url": self.signer.url(self.base, f"/cdn/profile/{account.id}.jpg", self._expiry()),
             "followers_count": account.followers_count,
             "follows_count": account.follows_count,
-            "media_count": len(account.media),
+            "media_count": len(account.media) - _unposted(account.media, self.now()),
             "biography": account.biography,
             "website": account.website,
         }
@@ -152,3 +152,8 @@ class Renderer:
         if name == "legacy_instagram_media_id":
             return f"{int(item.id) % 10**19}_{item.owner_id}"
         return getattr(item, name)
+
+
+def _unposted(media: list[Media], now: float) -> int:
+    """How many of an account's media (newest first) are timestamped after the clock: not posted yet."""
+    return next((i for i, item in enumerate(media) if item.timestamp <= now), len(media))

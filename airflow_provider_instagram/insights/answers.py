@@ -62,9 +62,17 @@ def parse_insights(body: Any, asked: Sequence[str]) -> list[InsightValue]:
     for entry in body.get("data") or ():
         name = str(entry.get("name"))
         seen.add(name)
-        values.extend(_entry_values(name, entry))
+        points = entry.get("values")
+        if points and "total_value" not in entry and (entry.get("period") == "lifetime" or _one_undated(points)):
+            values.append(InsightValue(name, _number(points[0].get("value"))))  # one lifetime value: the usual answer
+        else:
+            values.extend(_entry_values(name, entry))
     values.extend(InsightValue(m, None, reason=NO_DATA) for m in asked if m not in seen)
     return values
+
+
+def _one_undated(points: list[dict[str, Any]]) -> bool:
+    return len(points) == 1 and "end_time" not in points[0]
 
 
 def _entry_values(name: str, entry: dict[str, Any]) -> Iterator[InsightValue]:
@@ -94,6 +102,8 @@ def _value(name: str, raw: Any, breakdown: str = "", dimension: str = "", day: d
 
 
 def _number(value: Any) -> float | None:
+    if type(value) is int or type(value) is float:  # what JSON gives: the quick test first
+        return float(value)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 

@@ -87,6 +87,26 @@ def test_a_pinned_clock_is_the_time_of_tokens_and_media(api: Api) -> None:
     assert timedelta(0) <= api.control.set_clock(later) - later < timedelta(seconds=5)
 
 
+def test_media_seeded_after_the_clock_are_posted_as_it_passes_them(api: Api) -> None:
+    pinned = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    api.reset(accounts=1, media=40, span_days=4, clock=pinned.timestamp(), anchor=int(pinned.timestamp()) + 2 * 86400)
+
+    def listed() -> list[datetime]:
+        media = api.get("/me/media", api.token, fields="timestamp", limit=7).json()
+        stamps = [m["timestamp"] for m in media["data"]]
+        while "next" in media.get("paging", {}):
+            media = api.http.get(media["paging"]["next"], timeout=30).json()
+            stamps += [m["timestamp"] for m in media["data"]]
+        return [datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S%z") for ts in stamps]
+
+    now = api.control.now()
+    early = listed()
+    assert early and max(early) <= now and api.me(fields="media_count").json()["media_count"] == len(early) < 40
+    api.control.advance_clock(2 * 86400 + 60)
+    assert len(listed()) == 40 == api.me(fields="media_count").json()["media_count"]
+    assert set(early) < set(listed())
+
+
 def test_seeded_accounts_can_be_given_ids(api: Api) -> None:
     generated = api.reset(accounts=2, media=4, seed=3)["accounts"]
     chosen = api.reset(accounts=2, media=4, seed=3, account_ids=["1/../outside"])["accounts"]
