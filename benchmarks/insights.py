@@ -62,7 +62,7 @@ import requests
 from airflow_provider_instagram.emulator import EmulatorClient
 from airflow_provider_instagram.hooks.instagram import InstagramHook
 from airflow_provider_instagram.insights.catalog import MetricCatalog
-from airflow_provider_instagram.insights.export import InsightsExport, read_state
+from airflow_provider_instagram.insights.export import InsightsExport, read_media_state
 from airflow_provider_instagram.insights.healing import MetricHealer
 from airflow_provider_instagram.insights.policy import RETENTION_DAYS, MediaRef, RefreshPolicy
 from airflow_provider_instagram.insights.reader import MediaInsightsReader
@@ -168,7 +168,7 @@ def daily_run(emulator: Emulator, destination: Any, today: date, moment: datetim
 
 def oldest_read(destination: Any, user_id: str, today: date) -> int:
     """Days since the least recently read media within Instagram's retention was read (never read: a year)."""
-    refs = read_state(destination, user_id).values()
+    refs = read_media_state(destination, user_id).values()
     retained = [r for r in refs if r.created.date() >= today - timedelta(days=RETENTION_DAYS)]
     return max(((today - r.last_read).days if r.last_read else 365 for r in retained), default=0)
 
