@@ -88,6 +88,7 @@ bench: $(STAMP) postgres redis
 	$(PY) benchmarks/token_refresh.py --accounts 1000 --runs 3 --metadata-db postgres
 	$(PY) benchmarks/media_export.py --runs 3
 	$(PY) benchmarks/warehouse_load.py --runs 3
+	$(PY) benchmarks/insights.py
 	$(PY) benchmarks/celery_scaling.py --accounts 16 --media 30 --runs 3
 
 # The documentation (mkdocs.yml, docs/): --strict fails on a broken link or anchor, a page missing from the nav,
