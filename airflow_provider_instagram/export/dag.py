@@ -106,6 +106,36 @@ def _listed_accounts(api_conn_id: str) -> list[str]:
     return chosen
 
 
+def account_params(verb: str) -> dict[str, Param]:
+    """The params naming the accounts and where their files go, which the bundled DAGs over the export share.
+
+    A setting that may come from a Variable is nullable with no value: Airflow's trigger form requires every param
+    whose type does not list "null", and would not trigger with these left empty.
+
+    :param verb: what the DAG does with the accounts (``export``, ``read``), for the form's description.
+    """
+    return {
+        "conn_ids": Param(None, type=["null", "array"], items={"type": "string"},
+                          description=f"Connections to {verb} (empty: Variable {CONN_IDS_VARIABLE}, else every "
+                                      "instagram connection)"),
+        "destination": Param(None, type=["null", "string"],
+                             description=f"Export root URL (empty: Variable {DESTINATION_VARIABLE}, else "
+                                         "file://$AIRFLOW_HOME/instagram_export)"),
+        "file_format": Param(None, type=["null", "string"], enum=[None, *FORMATS],
+                             values_display={"null": f"(Variable {FORMAT_VARIABLE}, else parquet)"},
+                             description=f"File format (empty: Variable {FORMAT_VARIABLE}, else parquet)"),
+    }  # fmt: skip
+
+
+def warehouse_param() -> dict[str, Param]:
+    """The param naming the warehouse the run loads into (nullable: see :func:`account_params`)."""
+    return {
+        "sql_conn_id": Param(None, type=["null", "string"],
+                             description=f"Warehouse connection to load into (empty: Variable {WAREHOUSE_VARIABLE}; "
+                                         "neither set: no load)"),
+    }  # fmt: skip
+
+
 def create_media_export_dag(
     dag_id: str = EXPORT_DAG_ID,
     *,
@@ -137,24 +167,12 @@ def create_media_export_dag(
         doc_md=DOC.format(destination_variable=DESTINATION_VARIABLE, format_variable=FORMAT_VARIABLE,
                           conn_ids_variable=CONN_IDS_VARIABLE, api_conn_id=api_conn_id,
                           warehouse_variable=WAREHOUSE_VARIABLE),
-        # A setting that may come from a Variable is nullable with no value: Airflow's trigger form requires every
-        # param whose type does not list "null", and would not trigger with these left empty.
         params={
-            "conn_ids": Param(None, type=["null", "array"], items={"type": "string"},
-                              description=f"Connections to export (empty: Variable {CONN_IDS_VARIABLE}, else every "
-                                          "instagram connection)"),
-            "destination": Param(None, type=["null", "string"],
-                                 description=f"Export root URL (empty: Variable {DESTINATION_VARIABLE}, else "
-                                             "file://$AIRFLOW_HOME/instagram_export)"),
-            "file_format": Param(None, type=["null", "string"], enum=[None, *FORMATS],
-                                 values_display={"null": f"(Variable {FORMAT_VARIABLE}, else parquet)"},
-                                 description=f"File format (empty: Variable {FORMAT_VARIABLE}, else parquet)"),
+            **account_params("export"),
             "lookback_days": Param(lookback_days, type="integer", minimum=LOOKBACK_DAYS.low, maximum=LOOKBACK_DAYS.high,
                                    description="Also re-read this many days before the data interval"),
             "copy_files": Param(False, type="boolean", description="Also copy the image and video files"),
-            "sql_conn_id": Param(None, type=["null", "string"],
-                                 description=f"Warehouse connection to load into (empty: Variable "
-                                             f"{WAREHOUSE_VARIABLE}; neither set: no load)"),
+            **warehouse_param(),
         },
     ) as dag:  # fmt: skip
 

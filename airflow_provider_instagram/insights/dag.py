@@ -16,9 +16,10 @@ from airflow_provider_instagram.export.dag import (
     DESTINATION_VARIABLE,
     FORMAT_VARIABLE,
     WAREHOUSE_VARIABLE,
+    account_params,
     export_settings,
+    warehouse_param,
 )
-from airflow_provider_instagram.export.formats import FORMATS
 from airflow_provider_instagram.operators.insights import InstagramInsightsToStorageOperator
 from airflow_provider_instagram.operators.insights_warehouse import InstagramInsightsToSqlOperator
 from airflow_provider_instagram.options import ACCOUNT_BACKFILL_DAYS
@@ -120,21 +121,11 @@ def create_insights_dag(
         doc_md=DOC.format(destination=DESTINATION_VARIABLE, file_format=FORMAT_VARIABLE, conn_ids=CONN_IDS_VARIABLE,
                           warehouse=WAREHOUSE_VARIABLE),
         params={
-            "conn_ids": Param(None, type=["null", "array"], items={"type": "string"},
-                              description=f"Connections to read (empty: Variable {CONN_IDS_VARIABLE}, else every "
-                                          "instagram connection)"),
-            "destination": Param(None, type=["null", "string"],
-                                 description=f"Export root URL (empty: Variable {DESTINATION_VARIABLE}, else "
-                                             "file://$AIRFLOW_HOME/instagram_export)"),
-            "file_format": Param(None, type=["null", "string"], enum=[None, *FORMATS],
-                                 values_display={"null": f"(Variable {FORMAT_VARIABLE}, else parquet)"},
-                                 description=f"File format (empty: Variable {FORMAT_VARIABLE}, else parquet)"),
+            **account_params("read"),
             "account_backfill_days": Param(30, type="integer", minimum=ACCOUNT_BACKFILL_DAYS.low,
                                            maximum=ACCOUNT_BACKFILL_DAYS.high,
                                            description="Fill missing account-insights days this far back"),
-            "sql_conn_id": Param(None, type=["null", "string"],
-                                 description=f"Warehouse connection to load into (empty: Variable "
-                                             f"{WAREHOUSE_VARIABLE}; neither set: no load)"),
+            **warehouse_param(),
         },
     ) as dag:  # fmt: skip
 
